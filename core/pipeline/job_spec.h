@@ -1,0 +1,50 @@
+// What one image generation asks for: plain data, no torch, no gRPC.
+//
+// The server converts each request into one JobSpec per image (seed, seed+1, ...), so that every
+// image has its own sampler state and random generator and does not depend on what else is in
+// the batch. Validation against a model's limits happens in Pipeline::CreateJob.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ldm {
+
+enum class PreviewQuality { kFast, kFull };
+
+// A per-pixel label map (0 = background, 1.. = labels of the model's "semantic_labels"). Its size
+// is either the image size or the latent size (image / vae_scale_factor).
+struct LabelMap {
+  int width = 0;
+  int height = 0;
+  std::vector<uint8_t> labels;  // height * width
+};
+
+struct JobSpec {
+  std::string request_id;       // for error messages and logs
+  std::string prompt;           // empty: unconditional text
+  std::string negative_prompt;  // the unconditional row's text when guidance > 1
+  std::optional<int> class_label;
+  std::optional<LabelMap> semantic_map;
+  int width = 0;                // 0: the model's native size
+  int height = 0;
+  int steps = 25;
+  double guidance_scale = 5.0;  // <= 1: conditional row only
+  std::string sampler;          // "" = the model's scheduler; else ddpm, ddim, pndm, euler, ...
+  double eta = 0.0;             // DDIM only
+  uint64_t seed = 0;            // the job's generator seed (callers pick one when the user gave 0)
+  int clip_skip = 0;            // 0: last layer; 1: penultimate layer (+ final layer norm)
+};
+
+// Latent shape of a job; jobs share a UNet forward only when this matches.
+struct LatentShape {
+  int channels = 0;
+  int height = 0;
+  int width = 0;
+  bool operator==(const LatentShape&) const = default;
+  auto operator<=>(const LatentShape&) const = default;
+};
+
+}  // namespace ldm

@@ -1,0 +1,33 @@
+// What a loaded model supports: reported by ListModels and used for request validation.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace ldm {
+
+struct ModelInfo {
+  std::string name;
+  std::string path;
+  int native_width = 0;      // sample_size * vae_scale_factor
+  int native_height = 0;
+  int min_size = 8;          // sizes are multiples of size_multiple within [min_size, max_size]
+  int max_size = 2048;
+  int size_multiple = 8;
+  int vae_scale_factor = 8;
+  int latent_channels = 4;
+  bool supports_text = false;
+  bool supports_class = false;
+  bool supports_semantic_map = false;
+  int max_prompt_tokens = 77;          // including bos/eos
+  std::vector<std::string> class_names;      // index = class label
+  int num_classes = 0;                       // usable class labels (excludes the null class)
+  std::vector<std::string> semantic_labels;  // index = label value (0 = background)
+  int semantic_channels = 0;                 // one-hot channels the UNet takes
+  std::vector<std::string> samplers;         // names accepted by JobSpec::sampler
+  std::string default_sampler;
+  int default_steps = 25;
+  double default_guidance = 5.0;
+};
+
+}  // namespace ldm
