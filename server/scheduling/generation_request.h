@@ -1,0 +1,27 @@
+// A request as the scheduler sees it: already validated and converted from the API, one JobSpec
+// per image (seeds filled in), plus scheduling parameters and the sink for its events.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "core/pipeline/job_spec.h"
+#include "server/scheduling/result_sink.h"
+
+namespace ldm::server {
+
+struct GenerationRequest {
+  std::string request_id;
+  std::string model;                 // resolved model name (never empty here)
+  std::vector<JobSpec> images;       // one per image, in index order
+  int preview_every = 0;             // 0: no previews
+  PreviewQuality preview_quality = PreviewQuality::kFast;
+  int priority = 0;                  // higher first
+  std::optional<absl::Time> deadline;
+  std::shared_ptr<ResultSink> sink;  // required
+};
+
+}  // namespace ldm::server

@@ -1,0 +1,94 @@
+// One device's continuous-batching loop (see docs/ARCHITECTURE.md, "Scheduling").
+//
+// A worker owns one Engine per model (its replicas on its device). Each iteration it
+//   1. drops requests that were cancelled or ran past their deadline (their rows free at once),
+//   2. admits queued requests while their rows fit in max_batch_rows (a request whose deadline
+//      cannot be met is failed with DEADLINE_EXCEEDED without starting),
+//   3. picks the next (model, latent shape) group in round-robin order and advances all its jobs
+//      with one Engine::Step (one UNet forward),
+//   4. emits progress (and previews every k steps), and for finished requests decodes their
+//      latents in one batch and hands PNG encoding + delivery to the encoder pool.
+// A job whose step fails fails its request alone; the worker goes on.
+// Thread safety: Start/Stop from one controlling thread; the accessors are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "core/pipeline/engine.h"
+#include "server/scheduling/clock.h"
+#include "server/scheduling/request_queue.h"
+#include "server/scheduling/scheduler_metrics.h"
+#include "server/scheduling/task_pool.h"
+
+namespace ldm::server {
+
+struct WorkerOptions {
+  int index = 0;
+  std::string device = "cpu";
+  int max_batch_rows = 16;
+  absl::Duration idle_wait = absl::Milliseconds(50);
+  int preview_png_level = 1;
+  int image_png_level = 3;
+};
+
+class Worker {
+ public:
+  Worker(WorkerOptions options, std::map<std::string, std::unique_ptr<Engine>> engines,
+         RequestQueue* queue, TaskPool* encoder, const Clock* clock, SchedulerMetrics* metrics);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Runs the loop on a new thread until Stop().
+  void Start();
+  // Stops the loop; requests still running are finished with UNAVAILABLE.
+  void Stop();
+  // One iteration on the calling thread (tests drive the worker this way with a fake clock).
+  // Returns false when there was nothing to do.
+  bool RunOnce();
+
+  int active_jobs() const { return active_jobs_.load(); }
+  int active_rows() const { return active_rows_.load(); }
+  bool idle() const { return active_jobs_.load() == 0; }
+  const std::string& device() const { return options_.device; }
+  const std::map<std::string, std::unique_ptr<Engine>>& engines() const { return engines_; }
+
+ private:
+  struct ActiveRequest;
+
+  void Loop();
+  void SweepCancelled(absl::Time now);
+  void Admit(absl::Time now);
+  void StartRequest(std::shared_ptr<RequestState> state, absl::Time now);
+  void StepNextGroup();
+  void Deliver(ActiveRequest& request);
+  void Fail(ActiveRequest& request, const absl::Status& status);
+  void FinishWithError(RequestState& state, const absl::Status& status, const char* cancel_reason);
+  void UpdateCounts();
+  int RowsOf(const RequestState& state) const;
+
+  const WorkerOptions options_;
+  std::map<std::string, std::unique_ptr<Engine>> engines_;
+  RequestQueue* const queue_;
+  TaskPool* const encoder_;
+  const Clock* const clock_;
+  SchedulerMetrics* const metrics_;
+
+  // Owned by the loop thread.
+  std::vector<std::unique_ptr<ActiveRequest>> active_;
+  size_t next_group_ = 0;
+  double step_seconds_ewma_ = 0.0;  // per model call, for deadline estimates
+
+  std::atomic<int> active_jobs_{0};
+  std::atomic<int> active_rows_{0};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace ldm::server

@@ -1,0 +1,188 @@
+#include "server/scheduling/worker.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/testing/fake_clock.h"
+#include "tests/testing/fake_engine.h"
+#include "tests/testing/recording_sink.h"
+
+namespace ldm::server {
+namespace {
+
+using testing::FakeEngine;
+using testing::RecordingSink;
+
+class WorkerTest : public ::testing::Test {
+ protected:
+  void MakeWorker(int max_rows) {
+    auto engine = std::make_unique<FakeEngine>(FakeEngine::DefaultInfo("m"));
+    engine_ = engine.get();
+    std::map<std::string, std::unique_ptr<Engine>> engines;
+    engines["m"] = std::move(engine);
+    WorkerOptions o;
+    o.max_batch_rows = max_rows;
+    worker_ = std::make_unique<Worker>(o, std::move(engines), &queue_, &pool_, &clock_, &metrics_);
+  }
+
+  std::pair<std::shared_ptr<RequestState>, std::shared_ptr<RecordingSink>> Push(
+      const std::string& id, int steps, double guidance, int images = 1, int size = 64,
+      const std::string& prompt = "p", int preview_every = 0,
+      std::optional<absl::Time> deadline = std::nullopt) {
+    auto sink = std::make_shared<RecordingSink>();
+    GenerationRequest r;
+    r.request_id = id;
+    r.model = "m";
+    r.sink = sink;
+    r.preview_every = preview_every;
+    r.deadline = deadline;
+    for (int i = 0; i < images; ++i) {
+      JobSpec s;
+      s.request_id = id;
+      s.prompt = prompt;
+      s.steps = steps;
+      s.guidance_scale = guidance;
+      s.width = s.height = size;
+      s.seed = 100 + i;
+      r.images.push_back(s);
+    }
+    auto state = std::make_shared<RequestState>(std::move(r), clock_.Now(), seq_++);
+    EXPECT_TRUE(queue_.Push(state).ok());
+    return {state, sink};
+  }
+
+  void RunUntilIdle() {
+    for (int i = 0; i < 10000 && worker_->RunOnce(); ++i) {
+    }
+    pool_.Wait();
+  }
+
+  testing::FakeClock clock_;
+  SchedulerMetrics metrics_;
+  RequestQueue queue_{64};
+  TaskPool pool_{2};
+  FakeEngine* engine_ = nullptr;
+  std::unique_ptr<Worker> worker_;
+  uint64_t seq_ = 0;
+};
+
+TEST_F(WorkerTest, StreamsStartedProgressImagesDoneInOrderWithPreviewsEveryK) {
+  MakeWorker(8);
+  auto [state, sink] = Push("a", 4, 5.0, 2, 64, "p", /*preview_every=*/2);
+  RunUntilIdle();
+  ASSERT_TRUE(sink->done());
+  EXPECT_TRUE(sink->status().ok()) << sink->status();
+  EXPECT_EQ(sink->events(), (std::vector<std::string>{"started", "progress", "progress", "progress",
+                                                      "progress", "image", "image", "done"}));
+  EXPECT_EQ(sink->steps(), (std::vector<int>{1, 2, 3, 4}));
+  // A preview for each image at step 2; none at the final step (the image follows).
+  EXPECT_EQ(sink->preview_counts(), (std::vector<int>{0, 2, 0, 0}));
+  auto images = sink->images();
+  ASSERT_EQ(images.size(), 2u);
+  std::set<uint64_t> seeds = {images[0].seed, images[1].seed};
+  EXPECT_EQ(seeds, (std::set<uint64_t>{100, 101}));
+  EXPECT_EQ(sink->timings().steps, 4);
+}
+
+TEST_F(WorkerTest, AdmitsNewRequestsAtTheNextStepBoundary) {
+  MakeWorker(8);
+  auto [a, sa] = Push("a", 5, 1.0);
+  worker_->RunOnce();
+  worker_->RunOnce();
+  auto [b, sb] = Push("b", 3, 5.0);
+  RunUntilIdle();
+  ASSERT_TRUE(sa->done() && sb->done());
+  EXPECT_EQ(engine_->batch_rows(), (std::vector<int>{1, 1, 3, 3, 3}));
+  EXPECT_EQ(sb->timings().batch_rows_max, 3);
+}
+
+TEST_F(WorkerTest, WaitsForFreeRowsBeforeAdmitting) {
+  MakeWorker(2);
+  auto [a, sa] = Push("a", 3, 5.0);  // 2 rows
+  auto [b, sb] = Push("b", 2, 1.0);  // 1 row: must wait for a
+  RunUntilIdle();
+  EXPECT_EQ(engine_->batch_rows(), (std::vector<int>{2, 2, 2, 1, 1}));
+  EXPECT_TRUE(sa->status().ok());
+  EXPECT_TRUE(sb->status().ok());
+}
+
+TEST_F(WorkerTest, ARequestLargerThanTheBatchStillRunsAlone) {
+  MakeWorker(2);
+  auto [a, sa] = Push("a", 2, 5.0, /*images=*/3);  // 6 rows
+  RunUntilIdle();
+  EXPECT_TRUE(sa->status().ok());
+  EXPECT_EQ(engine_->batch_rows(), (std::vector<int>{6, 6}));
+}
+
+TEST_F(WorkerTest, AFailingJobFailsAloneAndTheOthersFinish) {
+  MakeWorker(8);
+  auto [a, sa] = Push("bad", 4, 1.0, 1, 64, "fail-step");
+  auto [b, sb] = Push("good", 4, 1.0);
+  RunUntilIdle();
+  EXPECT_EQ(sa->status().code(), absl::StatusCode::kInternal);
+  EXPECT_NE(sa->status().message().find("request bad"), std::string::npos) << sa->status();
+  EXPECT_TRUE(sb->status().ok());
+  EXPECT_EQ(sb->images().size(), 1u);
+}
+
+TEST_F(WorkerTest, CreateAndDecodeErrorsFailOnlyThatRequest) {
+  MakeWorker(8);
+  auto [a, sa] = Push("a", 2, 1.0, 1, 64, "fail-create");
+  auto [b, sb] = Push("b", 2, 1.0, 1, 64, "fail-decode");
+  auto [c, sc] = Push("c", 2, 1.0);
+  RunUntilIdle();
+  EXPECT_EQ(sa->status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(sa->events(), (std::vector<std::string>{"done"}));
+  EXPECT_EQ(sb->status().code(), absl::StatusCode::kInternal);
+  EXPECT_TRUE(sc->status().ok());
+}
+
+TEST_F(WorkerTest, CancellationFreesRowsForAQueuedJobAtTheNextStep) {
+  MakeWorker(2);
+  auto [a, sa] = Push("a", 100, 5.0);
+  worker_->RunOnce();
+  auto [b, sb] = Push("b", 2, 5.0);
+  worker_->RunOnce();
+  EXPECT_EQ(engine_->batch_rows(), (std::vector<int>{2, 2}));  // b still waits
+  a->RequestCancel(absl::CancelledError("request a: cancelled by the client"));
+  worker_->RunOnce();  // a leaves, b is admitted and stepped in the same iteration
+  EXPECT_EQ(sa->status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(b->started_at().has_value(), true);
+  RunUntilIdle();
+  EXPECT_TRUE(sb->status().ok());
+  EXPECT_EQ(engine_->batch_rows(), (std::vector<int>{2, 2, 2, 2}));
+}
+
+TEST_F(WorkerTest, ADeadlineThatCannotBeMetFailsWithoutStarting) {
+  MakeWorker(8);
+  engine_->set_on_step([this] { clock_.Advance(absl::Seconds(1)); });
+  auto [a, sa] = Push("warm", 3, 1.0);
+  RunUntilIdle();  // learns ~1 s per step
+  auto [b, sb] = Push("late", 10, 1.0, 1, 64, "p", 0, clock_.Now() + absl::Seconds(5));
+  RunUntilIdle();
+  EXPECT_EQ(sb->status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(sb->events(), (std::vector<std::string>{"done"}));
+  EXPECT_NE(sb->status().message().find("cannot be met"), std::string::npos);
+}
+
+TEST_F(WorkerTest, ADeadlinePassingMidRunStopsTheJob) {
+  MakeWorker(8);
+  engine_->set_on_step([this] { clock_.Advance(absl::Seconds(1)); });
+  auto [a, sa] = Push("a", 100, 1.0, 1, 64, "p", 0, clock_.Now() + absl::Seconds(3));
+  RunUntilIdle();
+  EXPECT_EQ(sa->status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_LE(engine_->step_calls(), 4);
+}
+
+TEST_F(WorkerTest, DifferentLatentShapesTakeFairTurns) {
+  MakeWorker(8);
+  auto [a, sa] = Push("a", 3, 1.0, 1, 64);
+  auto [b, sb] = Push("b", 3, 5.0, 1, 32);
+  RunUntilIdle();
+  // Alternating groups: 1 row (64x64) and 2 rows (32x32).
+  EXPECT_EQ(engine_->batch_rows(), (std::vector<int>{2, 1, 2, 1, 2, 1}));
+  EXPECT_TRUE(sa->status().ok());
+  EXPECT_TRUE(sb->status().ok());
+}
+
+}  // namespace
+}  // namespace ldm::server
