@@ -189,9 +189,19 @@ absl::StatusOr<ImageAnalysis> ShapesAnalyzer::Analyze(std::span<const uint8_t> r
     }
     o.top_bottom_ratio = top / std::max(bottom, 1.0);
 
+    // Corner boxes separate squares from circles better than the overall fill ratio when edge
+    // pixels are lost to shading (a ragged square's fill drops towards pi/4; its corners stay).
+    const int cw = std::max(1, (w + 2) / 5), ch = std::max(1, (h + 2) / 5);
+    int corner_pixels = 0;
+    for (int p : pixels) {
+      const int x = p % width - o.min_x, y = p / width - o.min_y;
+      corner_pixels += (x < cw || x >= w - cw) && (y < ch || y >= h - ch);
+    }
+    o.corner_fill = corner_pixels / static_cast<double>(4 * cw * ch);
+
     if (o.top_bottom_ratio < 0.6 && o.fill_ratio < 0.7) {
       o.shape = Shape::kTriangle;
-    } else if (o.fill_ratio > 0.89) {
+    } else if (o.corner_fill >= 0.55 || o.fill_ratio > 0.93) {
       o.shape = Shape::kSquare;
     } else {
       o.shape = Shape::kCircle;

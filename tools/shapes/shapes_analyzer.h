@@ -8,8 +8,8 @@
 // components; components under min_area_fraction of the image are noise. Per component:
 //   color     majority of its pixels' colors
 //   shape     triangle if the top quarter of the bounding box is much narrower than the bottom
-//             quarter and the box is about half filled; else square if the fill ratio is near 1,
-//             else circle (fill ratio pi/4)
+//             quarter and the box is about half filled; else square if the corners of the box
+//             are filled (a circle leaves them empty) or the fill ratio is near 1, else circle
 //   size      small if the bounding box side is below 23 px at 64 px (scaled), else large
 //   position  3x3 cell of the bounding-box centre
 // The background class is the nearest level (240 / 128 / 25) to the mean background brightness.
@@ -41,6 +41,7 @@ struct DetectedObject {
   int min_x = 0, min_y = 0, max_x = 0, max_y = 0;  // inclusive bounding box
   double fill_ratio = 0;               // area / bounding-box area
   double top_bottom_ratio = 0;         // mean row width, top quarter / bottom quarter
+  double corner_fill = 0;              // filled fraction of the four corner boxes (w/5 x h/5)
   double color_purity = 0;             // fraction of pixels with the majority color
 };
 

@@ -46,7 +46,8 @@ class ShapesDataset {
 
   const ShapesDatasetOptions& options() const { return options_; }
 
-  // The index-th training sample (objects, caption, class label, label map).
+  // The index-th training sample (objects, caption, class label, label map). In two-object
+  // samples at most one object is large: two large ones rarely fit and would crowd the edges.
   ShapesSample Sample(uint64_t index) const;
   // The index-th semantic-map sample: random labeled regions (shapes, blobs, polygons, strokes)
   // over a random background. objects is empty, caption empty, class_label -1.
@@ -58,7 +59,8 @@ class ShapesDataset {
   // Renders a chosen scene: 1 or 2 objects at distinct positions, laid out with jitter drawn from
   // spec.seed. The caption is CaptionFor(spec). INVALID_ARGUMENT if the resolution is outside
   // [16, 2048], the object count is not 1 or 2, two objects share a position, or no layout fits
-  // (two large objects never fit side by side on the canvas).
+  // within kMaxLayoutTries jittered draws. Two large objects fit only in opposite cells (e.g. left
+  // and right) and with sides near the low end of the large range.
   absl::StatusOr<ShapesSample> Render(const SceneSpec& spec) const;
   // Renders a given label map (values 0..6, row-major width x height) in the dataset's colors and
   // shading over `background`. INVALID_ARGUMENT on a size mismatch or a label above 6.
