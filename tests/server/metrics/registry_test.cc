@@ -161,8 +161,9 @@ TEST(RegistryTest, ConcurrentRegisterUpdateAndSerializeAreSafe) {
   stop.store(true);
   scraper.join();
   EXPECT_EQ(registry.Collect().size(), 1u + 4 * 10);
+  const std::vector<MetricFamilySnapshot> snapshots = registry.Collect();
   double total = 0;
-  for (const MetricSnapshot& m : registry.Collect()[0].metrics) total += m.value;
+  for (const MetricSnapshot& m : snapshots[0].metrics) total += m.value;
   EXPECT_EQ(total, 800.0);
 }
 
