@@ -34,7 +34,8 @@ std::string PositionSuffix(const ParsedObject& o) {
 
 std::string ObjectsPhrase(const ParsedCaption& facts, ShapesRng* rng) {
   std::vector<std::string> parts;
-  for (const ParsedObject& o : facts.objects) parts.push_back(ObjectPhrase(o, rng) + PositionSuffix(o));
+  for (const ParsedObject& o : facts.objects)
+    parts.push_back(ObjectPhrase(o, rng) + PositionSuffix(o));
   return absl::StrJoin(parts, " and ");
 }
 
@@ -106,8 +107,8 @@ absl::StatusOr<ParsedCaption> CaptionGrammar::Parse(std::string_view caption) {
       if (i + phrase.size() <= words.size() &&
           std::equal(phrase.begin(), phrase.end(), words.begin() + i)) {
         if (out.objects.empty()) {
-          return absl::InvalidArgumentError(absl::StrCat("position phrase before any object in \"",
-                                                         S(caption), "\""));
+          return absl::InvalidArgumentError(
+              absl::StrCat("position phrase before any object in \"", S(caption), "\""));
         }
         out.objects.back().position = position;
         i += phrase.size();

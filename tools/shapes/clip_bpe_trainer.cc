@@ -48,7 +48,9 @@ std::vector<int> BytesInVocabOrder() {
   return order;
 }
 
-bool IsLetter(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80; }
+bool IsLetter(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
+}
 bool IsDigit(unsigned char c) { return c >= '0' && c <= '9'; }
 bool IsSpace(unsigned char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
@@ -174,7 +176,8 @@ void ClipBpeTrainer::Train() {
   while (static_cast<int>(merges_.size()) < options_.num_merges) {
     std::map<std::pair<std::string, std::string>, int64_t> pair_counts;
     for (const auto& [symbols, n] : words) {
-      for (size_t i = 0; i + 1 < symbols.size(); ++i) pair_counts[{symbols[i], symbols[i + 1]}] += n;
+      for (size_t i = 0; i + 1 < symbols.size(); ++i)
+        pair_counts[{symbols[i], symbols[i + 1]}] += n;
     }
     const std::pair<std::string, std::string>* best = nullptr;
     int64_t best_count = 0;

@@ -21,8 +21,7 @@
 namespace {
 
 // Writes an 8-bit PNG (channels 1 or 3). Returns false on failure.
-bool WritePng(const std::string& path, const uint8_t* pixels, int width, int height,
-              int channels) {
+bool WritePng(const std::string& path, const uint8_t* pixels, int width, int height, int channels) {
   FILE* file = std::fopen(path.c_str(), "wb");
   if (file == nullptr) return false;
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
@@ -38,8 +37,9 @@ bool WritePng(const std::string& path, const uint8_t* pixels, int width, int hei
     return false;
   }
   png_init_io(png, file);
-  png_set_IHDR(png, info, width, height, 8, channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY,
-               PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_set_IHDR(png, info, width, height, 8,
+               channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_write_info(png, info);
   for (int y = 0; y < height; ++y) {
     png_write_row(png, pixels + static_cast<size_t>(y) * width * channels);

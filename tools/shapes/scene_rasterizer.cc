@@ -56,8 +56,7 @@ bool SceneRasterizer::Contains(const Region& region, double x, double y) {
       const double r2 = 0.25 * region.thickness * region.thickness;
       const auto& p = region.points;
       if (p.size() == 1) {
-        return SegmentDistanceSquared(x, y, p[0].first, p[0].second, p[0].first, p[0].second) <=
-               r2;
+        return SegmentDistanceSquared(x, y, p[0].first, p[0].second, p[0].first, p[0].second) <= r2;
       }
       for (size_t i = 1; i < p.size(); ++i) {
         if (SegmentDistanceSquared(x, y, p[i - 1].first, p[i - 1].second, p[i].first,
@@ -157,8 +156,8 @@ void SceneRasterizer::Rasterize(int width, int height, Background background,
       sample->rgb[3 * p + 0] = ToByte(r * inv_samples + nr);
       sample->rgb[3 * p + 1] = ToByte(g * inv_samples + ng);
       sample->rgb[3 * p + 2] = ToByte(bl * inv_samples + nb);
-      sample->label_map[p] = static_cast<uint8_t>(
-          std::max_element(votes.begin(), votes.end()) - votes.begin());
+      sample->label_map[p] =
+          static_cast<uint8_t>(std::max_element(votes.begin(), votes.end()) - votes.begin());
     }
   }
 }

@@ -177,9 +177,9 @@ std::vector<Region> SemanticMapGenerator::HandDrawnRegions(ShapesRng& rng, int r
         for (int k = 1 + rng.UniformInt(3); k > 0; --k) {
           heading += rng.Uniform(-1.5, 1.5);
           const double len = rng.Uniform(10.0, 24.0);
-          path.emplace_back(std::clamp(path.back().first + len * std::cos(heading), 3.0, kRef - 3.0),
-                            std::clamp(path.back().second + len * std::sin(heading), 3.0,
-                                       kRef - 3.0));
+          path.emplace_back(
+              std::clamp(path.back().first + len * std::cos(heading), 3.0, kRef - 3.0),
+              std::clamp(path.back().second + len * std::sin(heading), 3.0, kRef - 3.0));
         }
         r.points = Wobble(path, 8, 0.8, rng);
         break;

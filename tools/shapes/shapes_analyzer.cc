@@ -51,8 +51,8 @@ const std::array<PaletteEntry, kNumColors>& Palette() {
 absl::Status CheckImage(std::span<const uint8_t> rgb, int width, int height) {
   if (width <= 0 || height <= 0 ||
       rgb.size() != static_cast<size_t>(width) * static_cast<size_t>(height) * 3) {
-    return absl::InvalidArgumentError(absl::StrCat("image has ", rgb.size(), " bytes, expected ",
-                                                   width, "x", height, "x3"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("image has ", rgb.size(), " bytes, expected ", width, "x", height, "x3"));
   }
   return absl::OkStatus();
 }
@@ -86,8 +86,7 @@ uint8_t ShapesAnalyzer::PixelLabel(uint8_t r, uint8_t g, uint8_t b) const {
 }
 
 absl::StatusOr<std::vector<uint8_t>> ShapesAnalyzer::PerPixelLabels(std::span<const uint8_t> rgb,
-                                                                     int width,
-                                                                     int height) const {
+                                                                    int width, int height) const {
   if (absl::Status s = CheckImage(rgb, width, height); !s.ok()) return s;
   std::vector<uint8_t> labels(static_cast<size_t>(width) * height);
   for (size_t p = 0; p < labels.size(); ++p) {
@@ -127,8 +126,8 @@ absl::StatusOr<ImageAnalysis> ShapesAnalyzer::Analyze(std::span<const uint8_t> r
   // Components over "any color" rather than per color: a hue-misread edge pixel then stays part of
   // its object instead of splitting it, and the majority vote decides the color.
   const double scale = width / static_cast<double>(kReferenceResolution);
-  const int min_area = std::max(
-      4, static_cast<int>(options_.min_area_fraction * static_cast<double>(num_pixels)));
+  const int min_area =
+      std::max(4, static_cast<int>(options_.min_area_fraction * static_cast<double>(num_pixels)));
   std::vector<int> component(num_pixels, -1);
   std::vector<int> stack;
   std::vector<int> pixels;
@@ -207,8 +206,8 @@ absl::StatusOr<ImageAnalysis> ShapesAnalyzer::Analyze(std::span<const uint8_t> r
       o.shape = Shape::kCircle;
     }
     o.size = std::max(w, h) < 23.0 * scale ? Size::kSmall : Size::kLarge;
-    o.position = CellOf(0.5 * (o.min_x + o.max_x + 1), 0.5 * (o.min_y + o.max_y + 1), width,
-                        height);
+    o.position =
+        CellOf(0.5 * (o.min_x + o.max_x + 1), 0.5 * (o.min_y + o.max_y + 1), width, height);
     analysis.objects.push_back(o);
   }
   std::stable_sort(analysis.objects.begin(), analysis.objects.end(),
@@ -223,10 +222,10 @@ absl::StatusOr<ImageAnalysis> ShapesAnalyzer::Analyze(std::span<const uint8_t> r
 absl::StatusOr<double> ShapesAnalyzer::MeanIoU(std::span<const uint8_t> pred,
                                                std::span<const uint8_t> truth, int num_labels) {
   if (pred.size() != truth.size() || pred.empty() || num_labels <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat("MeanIoU needs two non-empty maps of equal size "
-                                                   "and num_labels > 0; got sizes ",
-                                                   pred.size(), " and ", truth.size(),
-                                                   ", num_labels ", num_labels));
+    return absl::InvalidArgumentError(
+        absl::StrCat("MeanIoU needs two non-empty maps of equal size "
+                     "and num_labels > 0; got sizes ",
+                     pred.size(), " and ", truth.size(), ", num_labels ", num_labels));
   }
   std::vector<int64_t> intersection(num_labels, 0), pred_count(num_labels, 0),
       truth_count(num_labels, 0);
@@ -263,7 +262,8 @@ CaptionCheck ShapesAnalyzer::CheckCaption(const ParsedCaption& caption,
     };
     int best = -1;
     for (size_t i = 0; i < analysis.objects.size(); ++i) {
-      if (!used[i] && (best < 0 || agreement(analysis.objects[i]) > agreement(analysis.objects[best]))) {
+      if (!used[i] &&
+          (best < 0 || agreement(analysis.objects[i]) > agreement(analysis.objects[best]))) {
         best = static_cast<int>(i);
       }
     }

@@ -37,12 +37,12 @@ struct DetectedObject {
   Color color = Color::kRed;
   Size size = Size::kSmall;
   Position position = Position::kCenter;
-  int area = 0;                        // pixels
+  int area = 0;                                    // pixels
   int min_x = 0, min_y = 0, max_x = 0, max_y = 0;  // inclusive bounding box
-  double fill_ratio = 0;               // area / bounding-box area
-  double top_bottom_ratio = 0;         // mean row width, top quarter / bottom quarter
-  double corner_fill = 0;              // filled fraction of the four corner boxes (w/5 x h/5)
-  double color_purity = 0;             // fraction of pixels with the majority color
+  double fill_ratio = 0;                           // area / bounding-box area
+  double top_bottom_ratio = 0;                     // mean row width, top quarter / bottom quarter
+  double corner_fill = 0;   // filled fraction of the four corner boxes (w/5 x h/5)
+  double color_purity = 0;  // fraction of pixels with the majority color
 };
 
 struct ImageAnalysis {
@@ -73,8 +73,8 @@ class ShapesAnalyzer {
   absl::StatusOr<std::vector<uint8_t>> PerPixelLabels(std::span<const uint8_t> rgb, int width,
                                                       int height) const;
 
-  // Mean over labels in [0, num_labels) present in pred or truth of |pred & truth| / |pred | truth|.
-  // Values >= num_labels are ignored. INVALID_ARGUMENT on a size mismatch, empty maps, or
+  // Mean over labels in [0, num_labels) present in pred or truth of |pred & truth| / |pred |
+  // truth|. Values >= num_labels are ignored. INVALID_ARGUMENT on a size mismatch, empty maps, or
   // num_labels <= 0.
   static absl::StatusOr<double> MeanIoU(std::span<const uint8_t> pred,
                                         std::span<const uint8_t> truth, int num_labels);

@@ -139,8 +139,8 @@ ShapesDataset::Scene ShapesDataset::DrawScene(uint64_t index) const {
     specs[0].position = static_cast<Position>(rng.UniformInt(kNumPositions));
     if (count == 2) {
       const int other = rng.UniformInt(kNumPositions - 1);
-      specs[1].position = static_cast<Position>(
-          other >= static_cast<int>(specs[0].position) ? other + 1 : other);
+      specs[1].position =
+          static_cast<Position>(other >= static_cast<int>(specs[0].position) ? other + 1 : other);
     }
     if (TryPlace(specs, rng, &placements)) break;
     // Two small objects in distinct cells always fit for some jitter; fall back to that rather
@@ -177,8 +177,8 @@ ShapesSample ShapesDataset::RenderScene(const Scene& scene, int resolution,
   std::vector<Region> regions;
   ShapesSample sample;
   for (size_t i = 0; i < scene.objects.size(); ++i) {
-    regions.push_back(ObjectRegion(scene.objects[i], scale, scene.shade_angles[i],
-                                   options_.shading_amplitude));
+    regions.push_back(
+        ObjectRegion(scene.objects[i], scale, scene.shade_angles[i], options_.shading_amplitude));
     ShapeObject o = scene.objects[i];
     o.center_x *= scale;
     o.center_y *= scale;
@@ -192,9 +192,8 @@ ShapesSample ShapesDataset::RenderScene(const Scene& scene, int resolution,
       .Rasterize(resolution, resolution, scene.background, regions, noise_rng, &sample);
   sample.caption = scene.caption;
   sample.background_in_caption = scene.background_in_caption;
-  sample.class_label = scene.objects.size() == 1
-                           ? ClassIndex(scene.objects[0].shape, scene.objects[0].color)
-                           : -1;
+  sample.class_label =
+      scene.objects.size() == 1 ? ClassIndex(scene.objects[0].shape, scene.objects[0].color) : -1;
   return sample;
 }
 
@@ -271,8 +270,7 @@ absl::StatusOr<ShapesSample> ShapesDataset::Render(const SceneSpec& spec) const 
 }
 
 absl::StatusOr<ShapesSample> ShapesDataset::RenderMap(const std::vector<uint8_t>& label_map,
-                                                      int width, int height,
-                                                      Background background,
+                                                      int width, int height, Background background,
                                                       uint64_t seed) const {
   if (width <= 0 || height <= 0 ||
       label_map.size() != static_cast<size_t>(width) * static_cast<size_t>(height)) {
@@ -294,7 +292,8 @@ absl::StatusOr<ShapesSample> ShapesDataset::RenderMap(const std::vector<uint8_t>
 
 std::string ShapesDataset::CaptionFor(const SceneSpec& spec) {
   ParsedCaption facts;
-  for (const ObjectSpec& o : spec.objects) facts.objects.push_back({o.shape, o.color, o.size, o.position});
+  for (const ObjectSpec& o : spec.objects)
+    facts.objects.push_back({o.shape, o.color, o.size, o.position});
   facts.background = spec.background;
   return CaptionGrammar::Canonical(facts);
 }

@@ -25,12 +25,8 @@ constexpr std::array<std::string_view, kNumPositions> kPositionPhrases = {
     "on the left",        "in the center", "on the right",
     "at the bottom left", "at the bottom", "at the bottom right"};
 
-constexpr std::array<Rgb, kNumColors> kColorRgb = {{{230, 40, 40},
-                                                    {40, 170, 60},
-                                                    {40, 80, 220},
-                                                    {240, 210, 40},
-                                                    {150, 60, 200},
-                                                    {30, 200, 210}}};
+constexpr std::array<Rgb, kNumColors> kColorRgb = {
+    {{230, 40, 40}, {40, 170, 60}, {40, 80, 220}, {240, 210, 40}, {150, 60, 200}, {30, 200, 210}}};
 constexpr std::array<Rgb, kNumBackgrounds> kBackgroundRgb = {
     {{240, 240, 240}, {128, 128, 128}, {25, 25, 25}}};
 

@@ -33,8 +33,8 @@ TEST(ClipBpeTrainerTest, ByteSymbolsMatchClipTable) {
   ASSERT_EQ(order.size(), 256u);
   EXPECT_EQ(order[0], "!");
   EXPECT_EQ(order[93], "~");
-  EXPECT_EQ(order[94], "\xC2\xA1");   // U+00A1
-  EXPECT_EQ(order[188], "\xC4\x80");  // byte 0 -> U+0100
+  EXPECT_EQ(order[94], "\xC2\xA1");                            // U+00A1
+  EXPECT_EQ(order[188], "\xC4\x80");                           // byte 0 -> U+0100
   EXPECT_EQ(ClipBpeTrainer::ByteToSymbol()[' '], "\xC4\xA0");  // U+0120 "Ġ"
   EXPECT_EQ(order[255], "\xC5\x83");  // U+0143 "Ń", last as in CLIP's vocab
   EXPECT_EQ(std::set<std::string>(order.begin(), order.end()).size(), 256u);

@@ -64,8 +64,7 @@ Accuracy Measure(int resolution, int n, uint64_t seed) {
       "%.2f%% position %.2f%% background %.2f%% all-correct %.2f%%\n",
       resolution, resolution, a.samples, a.objects, 100.0 * a.count / a.samples,
       100.0 * a.color / a.objects, 100.0 * a.shape / a.objects, 100.0 * a.size / a.objects,
-      100.0 * a.position / a.objects, 100.0 * a.background / a.samples,
-      100.0 * a.all / a.samples);
+      100.0 * a.position / a.objects, 100.0 * a.background / a.samples, 100.0 * a.all / a.samples);
   return a;
 }
 

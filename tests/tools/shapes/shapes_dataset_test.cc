@@ -200,10 +200,12 @@ TEST(ShapesDatasetTest, LabelMapsAgreeWithRenderedColors) {
     ExpectLabelMapAgreesWithColors(s);
     // Every object's color appears in the map with about the object's area.
     for (const ShapeObject& o : s.objects) {
-      const int n = static_cast<int>(
-          std::count(s.label_map.begin(), s.label_map.end(), ColorLabel(o.color)));
+      const int n =
+          static_cast<int>(std::count(s.label_map.begin(), s.label_map.end(), ColorLabel(o.color)));
       const double area = o.side_px * o.side_px *
-                          (o.shape == Shape::kSquare ? 1.0 : o.shape == Shape::kCircle ? M_PI / 4 : 0.5);
+                          (o.shape == Shape::kSquare   ? 1.0
+                           : o.shape == Shape::kCircle ? M_PI / 4
+                                                       : 0.5);
       bool shared = s.objects.size() == 2 && s.objects[0].color == s.objects[1].color;
       if (!shared) {
         EXPECT_NEAR(n, area, 0.12 * area + 6) << s.caption;
@@ -243,9 +245,10 @@ TEST(ShapesDatasetTest, RenderFollowsSpecAndRejectsImpossibleScenes) {
   absl::StatusOr<ShapesSample> s = dataset.Render(spec);
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->width, 128);
-  EXPECT_EQ(s->caption,
-            "a large yellow triangle at the top left and a small blue circle at the bottom right on "
-            "a black background");
+  EXPECT_EQ(
+      s->caption,
+      "a large yellow triangle at the top left and a small blue circle at the bottom right on "
+      "a black background");
   EXPECT_EQ(s->caption, ShapesDataset::CaptionFor(spec));
   ASSERT_EQ(s->objects.size(), 2u);
   EXPECT_EQ(s->objects[0].position, Position::kTopLeft);
