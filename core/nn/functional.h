@@ -1,0 +1,34 @@
+// Stateless tensor helpers shared by the core/nn building blocks.
+//
+// All functions are pure (no global state) and thread-safe. They throw c10::Error on bad shapes;
+// callers at public boundaries wrap them in ldm::TorchGuard.
+#pragma once
+
+#include <cstdint>
+
+#include <torch/types.h>
+
+namespace ldm::nn {
+
+// True when `x` may be overwritten in place without breaking autograd: grad mode is off or `x`
+// does not require grad. Only call the *Fresh helpers on temporaries the caller owns exclusively.
+bool CanModifyInPlace(const torch::Tensor& x);
+
+// silu(x); reuses `x`'s storage when CanModifyInPlace(x). `x` must be a fresh temporary.
+torch::Tensor SiluFresh(torch::Tensor x);
+
+// x + y; accumulates into `x` when CanModifyInPlace(x) and the result has x's shape and dtype.
+// `x` must be a fresh temporary.
+torch::Tensor AddFresh(torch::Tensor x, const torch::Tensor& y);
+
+// Multi-head scaled dot-product attention, softmax(q k^T / sqrt(d)) v, per head.
+//   q: [B, Lq, H*D]; k, v: [B, Lk, H*D] -> [B, Lq, H*D] in q's dtype.
+// `upcast_attention`: for half/bfloat16 inputs the scores (and softmax) are computed in float32
+// (diffusers' upcast_attention). `upcast_softmax`: only the softmax runs in float32.
+// Uses at::scaled_dot_product_attention with libtorch >= 2, else batched matmuls with the query
+// split into chunks so that the score matrix stays within a bounded working set.
+torch::Tensor MultiHeadAttention(const torch::Tensor& q, const torch::Tensor& k,
+                                 const torch::Tensor& v, int64_t heads, bool upcast_attention,
+                                 bool upcast_softmax);
+
+}  // namespace ldm::nn
