@@ -77,16 +77,18 @@ bool IsPythonSpace(UChar32 c) {
          c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
-// The CLIP regex is compiled with IGNORECASE by the `regex` module, which tests a character
-// class against the character's case variants too; simple case folding captures that (it makes
-// e.g. U+0345 COMBINING YPOGEGRAMMENI, which folds to iota, count as a letter).
-bool InClassIgnoreCase(UChar32 c, uint32_t mask) {
-  return (U_GET_GC_MASK(c) & mask) != 0 ||
-         (U_GET_GC_MASK(u_foldCase(c, U_FOLD_CASE_DEFAULT)) & mask) != 0;
-}
-bool IsRegexLetter(UChar32 c) { return InClassIgnoreCase(c, U_GC_L_MASK); }
-bool IsRegexNumber(UChar32 c) { return InClassIgnoreCase(c, U_GC_N_MASK); }
+// The CLIP regex is compiled with IGNORECASE by the `regex` module. \p{L} and \p{N} still test
+// the character itself, but the negated class [^\s\p{L}\p{N}] also rejects a character whose
+// case variant is a letter or number. Such a character (U+0345 COMBINING GREEK YPOGEGRAMMENI,
+// which folds to iota, is the only one) is matched by no alternative and silently skipped.
+bool IsRegexLetter(UChar32 c) { return (U_GET_GC_MASK(c) & U_GC_L_MASK) != 0; }
+bool IsRegexNumber(UChar32 c) { return (U_GET_GC_MASK(c) & U_GC_N_MASK) != 0; }
 bool IsRegexSpace(UChar32 c) { return u_hasBinaryProperty(c, UCHAR_WHITE_SPACE) != 0; }
+bool IsRegexUnmatchable(UChar32 c) {
+  const UChar32 folded = u_foldCase(c, U_FOLD_CASE_DEFAULT);
+  return folded != c && !IsRegexLetter(c) && !IsRegexNumber(c) &&
+         (IsRegexLetter(folded) || IsRegexNumber(folded) || IsRegexSpace(folded));
+}
 
 void AppendUtf8(UChar32 c, std::string& out) {
   char buf[U8_MAX_LENGTH];
@@ -230,14 +232,16 @@ std::vector<std::pair<size_t, size_t>> ClipPreTokenize(const std::vector<UChar32
         while (i + len < text.size() && IsRegexLetter(text[i + len])) ++len;
       } else if (IsRegexNumber(c)) {
         len = 1;
-      } else if (IsRegexSpace(c)) {
+      } else if (IsRegexSpace(c) || IsRegexUnmatchable(c)) {
         ++i;  // no alternative matches here; findall moves on
         continue;
       } else {
         len = 1;
         while (i + len < text.size()) {
           const UChar32 d = text[i + len];
-          if (IsRegexSpace(d) || IsRegexLetter(d) || IsRegexNumber(d)) break;
+          if (IsRegexSpace(d) || IsRegexLetter(d) || IsRegexNumber(d) || IsRegexUnmatchable(d)) {
+            break;
+          }
           ++len;
         }
       }
