@@ -31,13 +31,12 @@ absl::StatusOr<ClipTextConfig> ClipTextConfig::FromModelConfig(const ModelConfig
   LDM_ASSIGN_OR_RETURN(std::string act, config.GetString("hidden_act", "quick_gelu"));
   c.hidden_act = act == "gelu" ? ClipActivation::kGelu : ClipActivation::kQuickGelu;
 
-  for (const auto& [key, value] :
-       {std::pair<const char*, int64_t>{"vocab_size", c.vocab_size},
-        {"hidden_size", c.hidden_size},
-        {"intermediate_size", c.intermediate_size},
-        {"num_hidden_layers", c.num_hidden_layers},
-        {"num_attention_heads", c.num_attention_heads},
-        {"max_position_embeddings", c.max_position_embeddings}}) {
+  for (const auto& [key, value] : {std::pair<const char*, int64_t>{"vocab_size", c.vocab_size},
+                                   {"hidden_size", c.hidden_size},
+                                   {"intermediate_size", c.intermediate_size},
+                                   {"num_hidden_layers", c.num_hidden_layers},
+                                   {"num_attention_heads", c.num_attention_heads},
+                                   {"max_position_embeddings", c.max_position_embeddings}}) {
     if (value <= 0) return config.Invalid(key, absl::StrCat("must be positive, got ", value));
   }
   if (c.hidden_size % c.num_attention_heads != 0) {
@@ -46,7 +45,8 @@ absl::StatusOr<ClipTextConfig> ClipTextConfig::FromModelConfig(const ModelConfig
                                        "num_attention_heads (", c.num_attention_heads, ")"));
   }
   if (!(c.layer_norm_eps > 0.0)) {
-    return config.Invalid("layer_norm_eps", absl::StrCat("must be positive, got ", c.layer_norm_eps));
+    return config.Invalid("layer_norm_eps",
+                          absl::StrCat("must be positive, got ", c.layer_norm_eps));
   }
   return c;
 }
@@ -54,6 +54,7 @@ absl::StatusOr<ClipTextConfig> ClipTextConfig::FromModelConfig(const ModelConfig
 namespace internal {
 namespace {
 
+#if TORCH_VERSION_MAJOR < 2
 // Large negative score for masked keys, representable in `dtype`. transformers adds
 // finfo(dtype).min; any value that makes exp() underflow to 0 gives the same probabilities, and
 // a finite one keeps a fully masked row finite instead of NaN.
@@ -69,6 +70,7 @@ torch::Scalar MaskedScore(torch::ScalarType dtype) {
       return torch::Scalar(std::numeric_limits<float>::lowest());
   }
 }
+#endif
 
 // transformers CLIPTextEmbeddings: token embedding plus learned absolute position embedding.
 class ClipTextEmbeddingsImpl : public torch::nn::Module {
@@ -130,8 +132,7 @@ class ClipAttentionImpl : public torch::nn::Module {
     (void)causal_only;
     // Scale q before the product, as transformers does, to stay bitwise close to it.
     const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim_));
-    const torch::Tensor q = heads(q_proj_(x) * scale), k = heads(k_proj_(x)),
-                        v = heads(v_proj_(x));
+    const torch::Tensor q = heads(q_proj_(x) * scale), k = heads(k_proj_(x)), v = heads(v_proj_(x));
     torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2));  // [B, heads, L, L]
     scores = scores.masked_fill(allowed.logical_not(), MaskedScore(scores.scalar_type()));
     out = torch::matmul(torch::softmax(scores, -1), v);
@@ -223,8 +224,7 @@ class ClipTextTransformerImpl : public torch::nn::Module {
 
   ClipTextOutput forward(const torch::Tensor& input_ids,
                          const std::optional<torch::Tensor>& attention_mask) {
-    TORCH_CHECK(input_ids.dim() == 2, "input_ids must be [batch, length], got ",
-                input_ids.sizes());
+    TORCH_CHECK(input_ids.dim() == 2, "input_ids must be [batch, length], got ", input_ids.sizes());
     const torch::Device device = final_layer_norm_->weight.device();
     const torch::Tensor ids = input_ids.to(device, torch::kLong);
     const int64_t b = ids.size(0), l = ids.size(1);
@@ -274,8 +274,8 @@ class ClipTextTransformerImpl : public torch::nn::Module {
 }  // namespace internal
 
 ClipTextModelImpl::ClipTextModelImpl(const ClipTextConfig& config) : config_(config) {
-  text_model_ = register_module("text_model",
-                                std::make_shared<internal::ClipTextTransformerImpl>(config));
+  text_model_ =
+      register_module("text_model", std::make_shared<internal::ClipTextTransformerImpl>(config));
 }
 
 ClipTextOutput ClipTextModelImpl::forward(const torch::Tensor& input_ids,
@@ -287,24 +287,25 @@ absl::StatusOr<ClipTextOutput> ClipTextModelImpl::Forward(
     const torch::Tensor& input_ids, const std::optional<torch::Tensor>& attention_mask) {
   if (!input_ids.defined() || input_ids.dim() != 2 || input_ids.size(0) < 1 ||
       input_ids.size(1) < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "CLIP text model: input_ids must be a non-empty [batch, length] tensor, got ",
-        input_ids.defined() ? c10::str(input_ids.sizes()) : std::string("undefined")));
+    return absl::InvalidArgumentError(
+        absl::StrCat("CLIP text model: input_ids must be a non-empty [batch, length] tensor, got ",
+                     input_ids.defined() ? c10::str(input_ids.sizes()) : std::string("undefined")));
   }
   if (!c10::isIntegralType(input_ids.scalar_type(), /*includeBool=*/false)) {
-    return absl::InvalidArgumentError(absl::StrCat("CLIP text model: input_ids must be integer, got ",
-                                                   c10::toString(input_ids.scalar_type())));
+    return absl::InvalidArgumentError(
+        absl::StrCat("CLIP text model: input_ids must be integer, got ",
+                     c10::toString(input_ids.scalar_type())));
   }
   if (input_ids.size(1) > config_.max_position_embeddings) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "CLIP text model: input_ids length ", input_ids.size(1),
-        " exceeds max_position_embeddings ", config_.max_position_embeddings));
+    return absl::InvalidArgumentError(
+        absl::StrCat("CLIP text model: input_ids length ", input_ids.size(1),
+                     " exceeds max_position_embeddings ", config_.max_position_embeddings));
   }
   if (attention_mask.has_value() && attention_mask->defined() &&
       attention_mask->sizes() != input_ids.sizes()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "CLIP text model: attention_mask shape ", c10::str(attention_mask->sizes()),
-        " differs from input_ids shape ", c10::str(input_ids.sizes())));
+    return absl::InvalidArgumentError(
+        absl::StrCat("CLIP text model: attention_mask shape ", c10::str(attention_mask->sizes()),
+                     " differs from input_ids shape ", c10::str(input_ids.sizes())));
   }
   return TorchGuard("CLIP text model forward", [&]() -> absl::StatusOr<ClipTextOutput> {
     torch::NoGradGuard no_grad;
@@ -312,8 +313,8 @@ absl::StatusOr<ClipTextOutput> ClipTextModelImpl::Forward(
     const int64_t lo = input_ids.min().item<int64_t>(), hi = input_ids.max().item<int64_t>();
     if (lo < 0 || hi >= config_.vocab_size) {
       return absl::InvalidArgumentError(absl::StrCat("CLIP text model: input_ids must be in [0, ",
-                                                     config_.vocab_size, "), got [", lo, ", ",
-                                                     hi, "]"));
+                                                     config_.vocab_size, "), got [", lo, ", ", hi,
+                                                     "]"));
     }
     return forward(input_ids, attention_mask);
   });
@@ -323,13 +324,12 @@ absl::StatusOr<torch::Tensor> ClipTextModelImpl::ClipSkip(const ClipTextOutput& 
                                                           int64_t clip_skip) {
   const int64_t layers = config_.num_hidden_layers;
   if (clip_skip < 0 || clip_skip > layers) {
-    return absl::InvalidArgumentError(absl::StrCat("clip_skip must be in [0, ", layers, "], got ",
-                                                   clip_skip));
+    return absl::InvalidArgumentError(
+        absl::StrCat("clip_skip must be in [0, ", layers, "], got ", clip_skip));
   }
   if (static_cast<int64_t>(output.hidden_states.size()) != layers + 1) {
-    return absl::InvalidArgumentError(absl::StrCat("clip_skip needs ", layers + 1,
-                                                   " hidden states, got ",
-                                                   output.hidden_states.size()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "clip_skip needs ", layers + 1, " hidden states, got ", output.hidden_states.size()));
   }
   if (clip_skip == 0) return output.last_hidden_state;
   return TorchGuard("CLIP text model clip_skip", [&] {
@@ -349,16 +349,15 @@ absl::StatusOr<ClipTextModel> LoadClipTextModel(const std::filesystem::path& tex
   LDM_ASSIGN_OR_RETURN(ClipTextConfig config, ClipTextConfig::FromModelConfig(model_config));
   const std::filesystem::path weights = text_encoder_dir / "model.safetensors";
   LDM_ASSIGN_OR_RETURN(std::shared_ptr<const SafeTensorsFile> file, SafeTensorsFile::Open(weights));
-  return TorchGuard(absl::StrCat("loading ", weights.string()),
-                    [&]() -> absl::StatusOr<ClipTextModel> {
-                      ClipTextModel model(config);
-                      model->to(device, dtype);
-                      LDM_RETURN_IF_ERROR(LoadStateDict(
-                          *model, *file,
-                          {.ignore_unexpected = {"text_model.embeddings.position_ids"}}));
-                      model->eval();
-                      return model;
-                    });
+  return TorchGuard(
+      absl::StrCat("loading ", weights.string()), [&]() -> absl::StatusOr<ClipTextModel> {
+        ClipTextModel model(config);
+        model->to(device, dtype);
+        LDM_RETURN_IF_ERROR(LoadStateDict(
+            *model, *file, {.ignore_unexpected = {"text_model.embeddings.position_ids"}}));
+        model->eval();
+        return model;
+      });
 }
 
 }  // namespace ldm

@@ -17,16 +17,16 @@
 // catch those and return absl::Status.
 #pragma once
 
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+#include <torch/types.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <torch/nn/module.h>
-#include <torch/nn/pimpl.h>
-#include <torch/types.h>
 
 #include "absl/status/statusor.h"
 #include "core/io/model_config.h"
@@ -73,8 +73,9 @@ class ClipTextModelImpl : public torch::nn::Module {
 
   // input_ids: [B, L] integer ids with L <= max_position_embeddings, on any device (moved to the
   // module's). attention_mask: optional [B, L], nonzero = attend; it is applied to the keys in
-  // addition to the causal mask (SD pipelines do not pass one). Outputs have the module's dtype
-  // and device. Throws on bad shapes.
+  // addition to the causal mask (SD pipelines do not pass one; with right padding the first
+  // token is always visible, and rows with no visible key at all are unspecified). Outputs have
+  // the module's dtype and device. Throws on bad shapes.
   ClipTextOutput forward(const torch::Tensor& input_ids,
                          const std::optional<torch::Tensor>& attention_mask = std::nullopt);
 

@@ -73,8 +73,8 @@ bool IsCjkIdeograph(UChar32 c) {
 // Python's str.isspace(), which str.split() uses (bidi class WS/B/S or category Zs).
 bool IsPythonSpace(UChar32 c) {
   return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 ||
-         c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
-         c == 0x202F || c == 0x205F || c == 0x3000;
+         c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
+         c == 0x205F || c == 0x3000;
 }
 
 // The CLIP regex is compiled with IGNORECASE by the `regex` module. \p{L} and \p{N} still test
@@ -213,7 +213,7 @@ size_t MatchLiteralIgnoreCase(const std::vector<UChar32>& text, size_t i,
 // re.findall of the CLIP pattern over `text`, as half-open [begin, end) code point ranges.
 // Alternatives are tried in pattern order at each start, as a backtracking regex engine does.
 std::vector<std::pair<size_t, size_t>> ClipPreTokenize(const std::vector<UChar32>& text) {
-  static constexpr absl::string_view kContractions[] = {"'s", "'t", "'re", "'ve",
+  static constexpr absl::string_view kContractions[] = {"'s", "'t",  "'re", "'ve",
                                                         "'m", "'ll", "'d"};
   std::vector<std::pair<size_t, size_t>> spans;
   size_t i = 0;
@@ -312,8 +312,8 @@ absl::StatusOr<std::optional<TokenSpec>> ParseTokenSpec(const nlohmann::json& va
 std::string StripPythonSpace(absl::string_view s, bool left, bool right) {
   std::vector<UChar32> cps = DecodeUtf8(s);
   size_t b = 0, e = cps.size();
-  if (left) while (b < e && IsPythonSpace(cps[b])) ++b;
-  if (right) while (e > b && IsPythonSpace(cps[e - 1])) --e;
+  while (left && b < e && IsPythonSpace(cps[b])) ++b;
+  while (right && e > b && IsPythonSpace(cps[e - 1])) --e;
   std::string out;
   for (size_t i = b; i < e; ++i) AppendUtf8(cps[i], out);
   return out;
@@ -362,9 +362,9 @@ absl::StatusOr<ClipTokenizer> ClipTokenizer::Load(const std::filesystem::path& t
   for (const auto& [token, id] : vocab.items()) {
     if (!id.is_number_integer() || id.get<int64_t>() < 0 ||
         id.get<int64_t>() > std::numeric_limits<int32_t>::max()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          vocab_path.string(), ": token '", token, "' must map to a non-negative integer id, got ",
-          id.dump()));
+      return absl::InvalidArgumentError(
+          absl::StrCat(vocab_path.string(), ": token '", token,
+                       "' must map to a non-negative integer id, got ", id.dump()));
     }
     data->vocab[token] = id.get<int64_t>();
     max_id = std::max(max_id, id.get<int64_t>());
@@ -379,8 +379,8 @@ absl::StatusOr<ClipTokenizer> ClipTokenizer::Load(const std::filesystem::path& t
   std::vector<absl::string_view> lines = absl::StrSplit(merges_text, '\n');
   while (!lines.empty() && absl::StripAsciiWhitespace(lines.back()).empty()) lines.pop_back();
   if (lines.empty() || !absl::StartsWith(absl::StripLeadingAsciiWhitespace(lines[0]), "#")) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        merges_path.string(), ": line 1 must be the '#version' header"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(merges_path.string(), ": line 1 must be the '#version' header"));
   }
   for (size_t n = 1; n < lines.size() && n <= kMaxMerges; ++n) {
     std::vector<absl::string_view> parts =
@@ -590,8 +590,7 @@ void ClipTokenizer::AppendWordIds(const std::string& word, std::vector<int64_t>&
   cache_->words.emplace(word, std::move(ids));
 }
 
-void ClipTokenizer::AppendSegmentIds(absl::string_view segment,
-                                     std::vector<int64_t>& out) const {
+void ClipTokenizer::AppendSegmentIds(absl::string_view segment, std::vector<int64_t>& out) const {
   const std::vector<UChar32> text = BasicTokenizerNormalize(segment);
   std::string word;
   for (const auto& [begin, end] : ClipPreTokenize(text)) {

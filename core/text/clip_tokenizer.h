@@ -49,7 +49,7 @@ class ClipTokenizer {
 
   // Loads a diffusers/transformers `tokenizer/` folder:
   //   vocab.json             required; JSON object token -> non-negative integer id
-  //   merges.txt             required; optional "#version" header, then "<a> <b>" per line
+  //   merges.txt             required; a "#version" header line, then "<a> <b>" per line
   //   tokenizer_config.json  required; `model_max_length` (integer >= 2) and optionally the
   //                          special tokens (plain strings or AddedToken objects with "content")
   //   special_tokens_map.json  optional; overrides the special tokens of tokenizer_config.json

@@ -3,6 +3,8 @@
 // (float32 CPU, atol 1e-5 as the fixtures README suggests).
 #include <gtest/gtest.h>
 
+#include <iostream>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "core/io/safetensors_file.h"
@@ -35,8 +37,12 @@ void CheckVariant(const std::filesystem::path& root, const std::string& variant,
   LDM_ASSERT_OK_AND_ASSIGN(ClipTextOutput out, model->Forward(ids));
   EXPECT_TRUE(testing::AllClose(out.last_hidden_state, get("last_hidden_state"), kAtol))
       << "last_hidden_state";
-  EXPECT_TRUE(testing::AllClose(out.pooler_output, get("pooler_output"), kAtol))
-      << "pooler_output";
+  EXPECT_TRUE(testing::AllClose(out.pooler_output, get("pooler_output"), kAtol)) << "pooler_output";
+
+  std::cout << "[ " << variant << " ] max|diff| last_hidden_state "
+            << testing::MaxAbsDiff(out.last_hidden_state, get("last_hidden_state"))
+            << ", pooler_output " << testing::MaxAbsDiff(out.pooler_output, get("pooler_output"))
+            << "\n";
 
   // Every hidden_states.<i> in the file, and exactly as many as the model has.
   size_t hidden_checked = 0;
@@ -55,8 +61,8 @@ void CheckVariant(const std::filesystem::path& root, const std::string& variant,
 
   // Penultimate layer: raw, and with the final LayerNorm (diffusers' clip_skip=1).
   const size_t n = out.hidden_states.size();
-  EXPECT_TRUE(testing::AllClose(out.hidden_states[n - 2], get("hidden_states_penultimate_raw"),
-                                kAtol))
+  EXPECT_TRUE(
+      testing::AllClose(out.hidden_states[n - 2], get("hidden_states_penultimate_raw"), kAtol))
       << "hidden_states_penultimate_raw";
   LDM_ASSERT_OK_AND_ASSIGN(torch::Tensor skip1, model->ClipSkip(out, 1));
   EXPECT_TRUE(testing::AllClose(skip1, get("hidden_states_penultimate_final_layer_norm"), kAtol))
@@ -77,9 +83,9 @@ TEST(ClipTextModelConformanceTest, EveryVariantMatchesItsReference) {
   size_t checked = 0;
   for (const std::string& variant : variants) {
     SCOPED_TRACE(variant);
-    LDM_ASSERT_OK_AND_ASSIGN(nlohmann::json index,
-                             testing::ReadFixtureJson(std::filesystem::path("references") /
-                                                      variant / "index.json"));
+    LDM_ASSERT_OK_AND_ASSIGN(
+        nlohmann::json index,
+        testing::ReadFixtureJson(std::filesystem::path("references") / variant / "index.json"));
     ASSERT_TRUE(index.contains("reference_files")) << variant << "/index.json";
     const nlohmann::json& files = index["reference_files"];
     if (!files.contains("text_encoder")) continue;

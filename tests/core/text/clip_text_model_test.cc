@@ -105,12 +105,12 @@ TEST(ClipTextModelTest, ParameterNamesAreCheckpointKeys) {
   ClipTextModel m(ParseOrDie(TinyConfigJson()));
   auto sd = StateDictOf(*m);
   EXPECT_EQ(sd.size(), 2u + 2u * 16u + 2u);
-  for (const char* key : {"text_model.embeddings.token_embedding.weight",
-                          "text_model.embeddings.position_embedding.weight",
-                          "text_model.encoder.layers.1.self_attn.q_proj.bias",
-                          "text_model.encoder.layers.0.mlp.fc2.weight",
-                          "text_model.encoder.layers.0.layer_norm2.bias",
-                          "text_model.final_layer_norm.weight"}) {
+  for (const char* key :
+       {"text_model.embeddings.token_embedding.weight",
+        "text_model.embeddings.position_embedding.weight",
+        "text_model.encoder.layers.1.self_attn.q_proj.bias",
+        "text_model.encoder.layers.0.mlp.fc2.weight",
+        "text_model.encoder.layers.0.layer_norm2.bias", "text_model.final_layer_norm.weight"}) {
     EXPECT_EQ(sd.count(key), 1u) << key;
   }
   EXPECT_EQ(sd.at("text_model.embeddings.token_embedding.weight").sizes(),
@@ -165,8 +165,8 @@ TEST(ClipTextModelTest, CausalMaskMakesEarlyPositionsIgnoreLaterTokens) {
   LDM_ASSERT_OK_AND_ASSIGN(ClipTextOutput b, m->Forward(Ids({{48, 5, 7, 20, 30, 40}})));
   EXPECT_TRUE(testing::AllClose(a.last_hidden_state.slice(1, 0, 3),
                                 b.last_hidden_state.slice(1, 0, 3), 1e-6));
-  EXPECT_FALSE(testing::AllClose(a.last_hidden_state.slice(1, 3), b.last_hidden_state.slice(1, 3),
-                                 1e-3));
+  EXPECT_FALSE(
+      testing::AllClose(a.last_hidden_state.slice(1, 3), b.last_hidden_state.slice(1, 3), 1e-3));
   EXPECT_EQ(a.hidden_states.size(), 3u);
 }
 
@@ -176,8 +176,7 @@ TEST(ClipTextModelTest, PaddingMaskOnlyAffectsPositionsAfterPadding) {
   LDM_ASSERT_OK_AND_ASSIGN(ClipTextOutput plain, m->Forward(ids));
   LDM_ASSERT_OK_AND_ASSIGN(ClipTextOutput ones, m->Forward(ids, torch::ones({1, 5}, torch::kLong)));
   EXPECT_TRUE(testing::AllClose(ones.last_hidden_state, plain.last_hidden_state, 1e-6));
-  LDM_ASSERT_OK_AND_ASSIGN(ClipTextOutput masked,
-                           m->Forward(ids, Ids({{1, 1, 1, 0, 0}})));
+  LDM_ASSERT_OK_AND_ASSIGN(ClipTextOutput masked, m->Forward(ids, Ids({{1, 1, 1, 0, 0}})));
   // Real tokens only attend to earlier real tokens: unchanged. Padding rows change.
   EXPECT_TRUE(testing::AllClose(masked.last_hidden_state.slice(1, 0, 3),
                                 plain.last_hidden_state.slice(1, 0, 3), 1e-6));

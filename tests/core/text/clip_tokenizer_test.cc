@@ -54,11 +54,12 @@ struct SyntheticTokenizer {
   nlohmann::json vocab = nlohmann::json::object();
   std::vector<std::pair<std::string, std::string>> merges = {
       {"l", "o"}, {"lo", "w</w>"}, {"h", "e"}, {"he", "l"}};
-  nlohmann::json config = {{"model_max_length", 8},
-                           {"bos_token", {{"__type", "AddedToken"}, {"content", "<|startoftext|>"}}},
-                           {"eos_token", "<|endoftext|>"},
-                           {"unk_token", "<|endoftext|>"},
-                           {"pad_token", "<|endoftext|>"}};
+  nlohmann::json config = {
+      {"model_max_length", 8},
+      {"bos_token", {{"__type", "AddedToken"}, {"content", "<|startoftext|>"}}},
+      {"eos_token", "<|endoftext|>"},
+      {"unk_token", "<|endoftext|>"},
+      {"pad_token", "<|endoftext|>"}};
 
   explicit SyntheticTokenizer(const std::string& name) : dir(testing::TempDir(name)) {
     int64_t id = 0;
@@ -89,8 +90,8 @@ TEST(ClipTokenizerTest, BytePairEncodingFollowsMergeRanks) {
   // "hello" -> he l l o</w> -> hel l o</w>; "lo" never forms because "l o</w>" is not a merge.
   EXPECT_EQ(tok.Tokenize("Hello"), (std::vector<int64_t>{s.Id("hel"), s.Id("l"), s.Id("o</w>")}));
   // Punctuation runs are one pre-token; digits are split one by one.
-  EXPECT_EQ(tok.Tokenize("!? 12"), (std::vector<int64_t>{s.Id("!"), s.Id("?</w>"), s.Id("1</w>"),
-                                                         s.Id("2</w>")}));
+  EXPECT_EQ(tok.Tokenize("!? 12"),
+            (std::vector<int64_t>{s.Id("!"), s.Id("?</w>"), s.Id("1</w>"), s.Id("2</w>")}));
   EXPECT_EQ(tok.IdToToken(s.Id("low</w>")), "low</w>");
 }
 
@@ -102,7 +103,8 @@ TEST(ClipTokenizerTest, EncodePadsAndTruncates) {
   EXPECT_EQ(tok.eos_id(), eos);
   EXPECT_EQ(tok.pad_id(), eos);
   ClipTokenizer::Encoding e = tok.Encode("low");
-  EXPECT_EQ(e.input_ids, (std::vector<int64_t>{bos, s.Id("low</w>"), eos, eos, eos, eos, eos, eos}));
+  EXPECT_EQ(e.input_ids,
+            (std::vector<int64_t>{bos, s.Id("low</w>"), eos, eos, eos, eos, eos, eos}));
   EXPECT_EQ(e.attention_mask, (std::vector<int64_t>{1, 1, 1, 0, 0, 0, 0, 0}));
   EXPECT_EQ(e.num_tokens_untruncated, 3);
   EXPECT_FALSE(e.truncated);
