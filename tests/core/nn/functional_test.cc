@@ -1,0 +1,86 @@
+#include "core/nn/functional.h"
+
+#include <cmath>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "tests/testing/tensor_matchers.h"
+
+namespace ldm::nn {
+namespace {
+
+// Per-head softmax(q k^T / sqrt(d)) v written out with explicit loops over heads, in float64.
+torch::Tensor NaiveAttention(const torch::Tensor& q, const torch::Tensor& k,
+                             const torch::Tensor& v, int64_t heads) {
+  const int64_t d = q.size(2) / heads;
+  std::vector<torch::Tensor> outs;
+  for (int64_t h = 0; h < heads; ++h) {
+    auto qh = q.narrow(2, h * d, d).to(torch::kFloat64);
+    auto kh = k.narrow(2, h * d, d).to(torch::kFloat64);
+    auto vh = v.narrow(2, h * d, d).to(torch::kFloat64);
+    auto p = torch::softmax(torch::matmul(qh, kh.transpose(1, 2)) / std::sqrt(double(d)), -1);
+    outs.push_back(torch::matmul(p, vh));
+  }
+  return torch::cat(outs, 2);
+}
+
+TEST(MultiHeadAttentionTest, MatchesNaiveSelfAndCrossAttention) {
+  torch::manual_seed(1);
+  for (int64_t heads : {1, 2, 4}) {
+    auto q = torch::randn({3, 10, 16});
+    auto kv_self = q;
+    auto k = torch::randn({3, 7, 16});
+    auto v = torch::randn({3, 7, 16});
+    EXPECT_TRUE(testing::AllClose(MultiHeadAttention(q, kv_self, kv_self, heads, false, false),
+                                  NaiveAttention(q, kv_self, kv_self, heads), 1e-5, 1e-5));
+    EXPECT_TRUE(testing::AllClose(MultiHeadAttention(q, k, v, heads, false, false),
+                                  NaiveAttention(q, k, v, heads), 1e-5, 1e-5));
+  }
+}
+
+TEST(MultiHeadAttentionTest, LongSequencesAreChunkedCorrectly) {
+  torch::manual_seed(2);
+  // 5000 x 4096 scores exceed one chunk of the matmul path.
+  auto q = torch::randn({1, 5000, 8});
+  auto k = torch::randn({1, 4096, 8});
+  auto v = torch::randn({1, 4096, 8});
+  EXPECT_TRUE(testing::AllClose(MultiHeadAttention(q, k, v, 1, false, false),
+                                NaiveAttention(q, k, v, 1), 1e-5, 1e-5));
+}
+
+TEST(MultiHeadAttentionTest, UpcastKeepsReducedPrecisionDtypeAndAccuracy) {
+  torch::manual_seed(3);
+  auto q = torch::randn({2, 12, 8});
+  auto k = torch::randn({2, 9, 8});
+  auto v = torch::randn({2, 9, 8});
+  auto ref = NaiveAttention(q, k, v, 2);
+  auto out = MultiHeadAttention(q.to(torch::kBFloat16), k.to(torch::kBFloat16),
+                                v.to(torch::kBFloat16), 2, true, true);
+  EXPECT_EQ(out.scalar_type(), torch::kBFloat16);
+  EXPECT_TRUE(testing::AllClose(out, ref, 5e-2, 5e-2));
+}
+
+TEST(MultiHeadAttentionTest, RejectsIndivisibleHeads) {
+  auto q = torch::randn({1, 4, 10});
+  EXPECT_THROW(MultiHeadAttention(q, q, q, 3, false, false), c10::Error);
+}
+
+TEST(FreshHelpersTest, InPlaceOnlyWhenAutogradAllows) {
+  auto x = torch::randn({4});
+  auto y = torch::randn({4});
+  auto expected = x + y;
+  auto x_copy = x.clone();
+  auto sum = AddFresh(x_copy, y);
+  EXPECT_EQ(sum.data_ptr(), x_copy.data_ptr());
+  EXPECT_TRUE(torch::allclose(sum, expected));
+  auto leaf = torch::randn({4}, torch::requires_grad());
+  auto tmp = leaf * 2;
+  auto out = SiluFresh(tmp);
+  EXPECT_NE(out.data_ptr(), tmp.data_ptr());
+  out.sum().backward();
+  EXPECT_TRUE(leaf.grad().defined());
+}
+
+}  // namespace
+}  // namespace ldm::nn
