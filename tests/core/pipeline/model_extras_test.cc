@@ -1,0 +1,43 @@
+#include "core/pipeline/model_extras.h"
+
+#include <gtest/gtest.h>
+
+namespace ldm {
+namespace {
+
+ModelConfig Make(const char* text) { return ModelConfig(nlohmann::json::parse(text), "ldm_model.json"); }
+
+TEST(ModelExtrasTest, ParsesEveryField) {
+  auto e = ModelExtras::FromConfig(Make(R"({
+    "class_names": ["a", "b"], "null_class_label": 2, "semantic_labels": ["bg", "x"],
+    "latent_rgb_factors": [[1, 0, 0], [0, 1, 0]], "latent_rgb_bias": [0.1, 0.2, 0.3],
+    "cfg_unconditional": {"class": "null", "semantic_map": "zero"},
+    "default_sampler": "ddim", "default_steps": 30, "default_guidance_scale": 4.5, "max_size": 256})"));
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->class_names.size(), 2u);
+  EXPECT_EQ(*e->null_class_label, 2);
+  EXPECT_TRUE(e->uncond_null_class);
+  EXPECT_TRUE(e->uncond_zero_map);
+  EXPECT_EQ(e->latent_rgb_factors.size(), 2u);
+  EXPECT_EQ(e->default_steps, 30);
+  EXPECT_EQ(e->max_size, 256);
+}
+
+TEST(ModelExtrasTest, DefaultsKeepConditionsInTheUnconditionalRow) {
+  auto e = ModelExtras::FromConfig(Make("{}"));
+  ASSERT_TRUE(e.ok());
+  EXPECT_FALSE(e->uncond_null_class);
+  EXPECT_FALSE(e->uncond_zero_map);
+}
+
+TEST(ModelExtrasTest, MalformedFieldsNameTheField) {
+  auto bad_rows = ModelExtras::FromConfig(Make(R"({"latent_rgb_factors": [[1, 2]]})"));
+  EXPECT_NE(bad_rows.status().message().find("latent_rgb_factors"), std::string::npos);
+  auto null_without_label = ModelExtras::FromConfig(Make(R"({"cfg_unconditional": {"class": "null"}})"));
+  EXPECT_NE(null_without_label.status().message().find("null_class_label"), std::string::npos);
+  auto bad_mode = ModelExtras::FromConfig(Make(R"({"cfg_unconditional": {"semantic_map": "drop"}})"));
+  EXPECT_FALSE(bad_mode.ok());
+}
+
+}  // namespace
+}  // namespace ldm
