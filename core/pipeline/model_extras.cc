@@ -1,0 +1,64 @@
+#include "core/pipeline/model_extras.h"
+
+#include "absl/strings/str_cat.h"
+#include "core/common/status_macros.h"
+
+namespace ldm {
+
+absl::StatusOr<ModelExtras> ModelExtras::FromConfig(const ModelConfig& c) {
+  ModelExtras e;
+  if (c.Has("class_names")) {
+    LDM_ASSIGN_OR_RETURN(e.class_names, c.GetStringList("class_names"));
+  }
+  if (c.Has("null_class_label")) {
+    LDM_ASSIGN_OR_RETURN(int64_t v, c.GetInt("null_class_label"));
+    if (v < 0) return c.Invalid("null_class_label", "must be >= 0");
+    e.null_class_label = static_cast<int>(v);
+  }
+  if (c.Has("semantic_labels")) {
+    LDM_ASSIGN_OR_RETURN(e.semantic_labels, c.GetStringList("semantic_labels"));
+  }
+  if (c.Has("latent_rgb_factors")) {
+    const auto& rows = c.json().at("latent_rgb_factors");
+    if (!rows.is_array()) return c.Invalid("latent_rgb_factors", "must be a list of [r, g, b]");
+    for (const auto& row : rows) {
+      if (!row.is_array() || row.size() != 3) {
+        return c.Invalid("latent_rgb_factors", "rows must have 3 numbers");
+      }
+      std::vector<double> r;
+      for (const auto& v : row) {
+        if (!v.is_number()) return c.Invalid("latent_rgb_factors", "rows must have 3 numbers");
+        r.push_back(v.get<double>());
+      }
+      e.latent_rgb_factors.push_back(r);
+    }
+  }
+  if (c.Has("latent_rgb_bias")) {
+    LDM_ASSIGN_OR_RETURN(e.latent_rgb_bias, c.GetDoubleList("latent_rgb_bias"));
+    if (e.latent_rgb_bias.size() != 3) return c.Invalid("latent_rgb_bias", "must have 3 numbers");
+  }
+  if (c.Has("cfg_unconditional")) {
+    const auto& u = c.json().at("cfg_unconditional");
+    if (!u.is_object()) return c.Invalid("cfg_unconditional", "must be an object");
+    const std::string cls = u.value("class", "keep");
+    const std::string map = u.value("semantic_map", "keep");
+    if (cls != "null" && cls != "keep") return c.Invalid("cfg_unconditional.class", "must be \"null\" or \"keep\"");
+    if (map != "zero" && map != "keep") {
+      return c.Invalid("cfg_unconditional.semantic_map", "must be \"zero\" or \"keep\"");
+    }
+    e.uncond_null_class = cls == "null";
+    e.uncond_zero_map = map == "zero";
+    if (e.uncond_null_class && !e.null_class_label.has_value()) {
+      return c.Invalid("cfg_unconditional.class", "is \"null\" but null_class_label is not set");
+    }
+  }
+  LDM_ASSIGN_OR_RETURN(e.default_sampler, c.GetString("default_sampler", ""));
+  LDM_ASSIGN_OR_RETURN(int64_t steps, c.GetInt("default_steps", 25));
+  e.default_steps = static_cast<int>(steps);
+  LDM_ASSIGN_OR_RETURN(e.default_guidance_scale, c.GetDouble("default_guidance_scale", 7.5));
+  LDM_ASSIGN_OR_RETURN(int64_t max_size, c.GetInt("max_size", 2048));
+  e.max_size = static_cast<int>(max_size);
+  return e;
+}
+
+}  // namespace ldm

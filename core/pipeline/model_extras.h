@@ -1,0 +1,42 @@
+// ldm's own additions to a diffusers model folder, read from <root>/ldm_model.json (optional).
+//
+//   {
+//     "class_names": ["red circle", ...],     // index = class label (UNet num_class_embeds)
+//     "null_class_label": 18,                  // the "no class" embedding used for guidance
+//     "semantic_labels": ["background", "red", ...],  // index = label value = one-hot channel
+//     "latent_rgb_factors": [[r, g, b], ...],  // one row per latent channel: fast previews
+//     "latent_rgb_bias": [r, g, b],
+//     "cfg_unconditional": {"class": "null" | "keep", "semantic_map": "zero" | "keep"},
+//     "default_sampler": "ddim", "default_steps": 25, "default_guidance_scale": 5.0,
+//     "max_size": 256
+//   }
+// Folders without the file (e.g. Stable Diffusion) get the defaults below. See docs/MODEL.md.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/io/model_config.h"
+
+namespace ldm {
+
+struct ModelExtras {
+  std::vector<std::string> class_names;
+  std::optional<int> null_class_label;
+  std::vector<std::string> semantic_labels;
+  std::vector<std::vector<double>> latent_rgb_factors;  // [latent_channels][3]
+  std::vector<double> latent_rgb_bias;                  // [3] or empty
+  bool uncond_null_class = false;   // CFG's unconditional row uses null_class_label
+  bool uncond_zero_map = false;     // CFG's unconditional row has an all-zero map
+  std::string default_sampler;      // empty: the scheduler config's class
+  int default_steps = 25;
+  double default_guidance_scale = 7.5;
+  int max_size = 2048;
+
+  // Parses ldm_model.json; INVALID_ARGUMENT naming the field for malformed values.
+  static absl::StatusOr<ModelExtras> FromConfig(const ModelConfig& config);
+};
+
+}  // namespace ldm

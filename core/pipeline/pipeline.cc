@@ -1,0 +1,517 @@
+#include "core/pipeline/pipeline.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/common/status_macros.h"
+#include "core/common/torch_guard.h"
+#include "core/sampling/sampler_factory.h"
+#include "core/sampling/sampler_kind.h"
+
+namespace ldm {
+namespace {
+
+std::string Req(const JobSpec& spec) { return absl::StrCat("request ", spec.request_id, ": "); }
+
+absl::Status Invalid(const JobSpec& spec, absl::string_view field, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(Req(spec), field, " ", what));
+}
+
+// Prefixes a lower layer's error with the request id (keeps its code).
+absl::Status WithRequest(const JobSpec& spec, const absl::Status& s) {
+  return absl::Status(s.code(), absl::StrCat(Req(spec), s.message()));
+}
+
+Image8 ToImage8(const torch::Tensor& chw01) {
+  torch::Tensor hwc = chw01.mul(255.0).round().clamp(0, 255).to(torch::kUInt8).permute({1, 2, 0})
+                          .contiguous().cpu();
+  Image8 img;
+  img.height = static_cast<int>(hwc.size(0));
+  img.width = static_cast<int>(hwc.size(1));
+  img.channels = static_cast<int>(hwc.size(2));
+  img.pixels.assign(hwc.data_ptr<uint8_t>(), hwc.data_ptr<uint8_t>() + hwc.numel());
+  return img;
+}
+
+bool HasCrossAttention(const UNet2DConditionConfig& c) {
+  for (const auto& t : c.down_block_types) {
+    if (t.rfind("CrossAttn", 0) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Load(const std::filesystem::path& path,
+                                                         const PipelineOptions& options) {
+  c10::InferenceMode inference;
+  LDM_ASSIGN_OR_RETURN(DiffusersFolder folder, DiffusersFolder::Open(path));
+  std::unique_ptr<Pipeline> p(new Pipeline());
+  p->options_ = options;
+  if (p->options_.name.empty()) {
+    std::filesystem::path clean = path.lexically_normal();
+    if (clean.filename().empty()) clean = clean.parent_path();
+    p->options_.name = clean.filename().string();
+  }
+  LDM_ASSIGN_OR_RETURN(p->scheduler_config_, folder.ComponentConfig("scheduler"));
+  if (folder.extras().has_value()) {
+    LDM_ASSIGN_OR_RETURN(p->extras_, ModelExtras::FromConfig(*folder.extras()));
+  }
+  const torch::Device device = options.device;
+  LDM_ASSIGN_OR_RETURN(p->unet_, LoadUNet(folder.ComponentDir("unet"), device, options.dtype));
+  const UNet2DConditionConfig& ucfg = p->unet_->config();
+  LDM_ASSIGN_OR_RETURN(AutoencoderKLConfig vcfg_probe,
+                       [&]() -> absl::StatusOr<AutoencoderKLConfig> {
+                         LDM_ASSIGN_OR_RETURN(ModelConfig c, folder.ComponentConfig("vae"));
+                         return AutoencoderKLConfig::FromModelConfig(c);
+                       }());
+  // diffusers runs SD's VAE in float32 under half precision (force_upcast): its activations
+  // overflow fp16.
+  p->vae_dtype_ = (options.dtype == torch::kFloat16 && vcfg_probe.force_upcast) ? torch::kFloat32
+                                                                                : options.dtype;
+  LDM_ASSIGN_OR_RETURN(p->vae_, LoadAutoencoderKL(folder.ComponentDir("vae"), device, p->vae_dtype_));
+  const bool cross = HasCrossAttention(ucfg);
+  if (cross) {
+    if (!folder.HasComponent("text_encoder") || !folder.HasComponent("tokenizer")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path.string(), ": the UNet uses cross-attention but the folder has no text_encoder/tokenizer"));
+    }
+    LDM_ASSIGN_OR_RETURN(ClipTokenizer tok, ClipTokenizer::Load(folder.ComponentDir("tokenizer")));
+    p->tokenizer_ = std::move(tok);
+    LDM_ASSIGN_OR_RETURN(p->text_encoder_, LoadClipTextModel(folder.ComponentDir("text_encoder"),
+                                                             device, options.dtype));
+    if (p->text_encoder_->config().hidden_size != ucfg.cross_attention_dim.front()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path.string(), ": text encoder hidden_size ", p->text_encoder_->config().hidden_size,
+          " != UNet cross_attention_dim ", ucfg.cross_attention_dim.front()));
+    }
+  }
+  p->cache_ = std::make_unique<PromptEmbeddingCache>(options.prompt_cache_size);
+
+  ModelInfo& info = p->info_;
+  info.name = p->options_.name;
+  info.path = path.string();
+  const int f = static_cast<int>(p->vae_->config().DownsampleFactor());
+  const int latent_channels = static_cast<int>(p->vae_->config().latent_channels);
+  info.vae_scale_factor = f;
+  info.latent_channels = latent_channels;
+  info.native_width = info.native_height = static_cast<int>(ucfg.sample_size) * f;
+  info.size_multiple = f;
+  info.min_size = f * (1 << (ucfg.block_out_channels.size() - 1));
+  info.max_size = std::max(p->extras_.max_size, info.native_width);
+  info.supports_text = cross;
+  info.max_prompt_tokens = p->tokenizer_.has_value() ? p->tokenizer_->model_max_length() : 0;
+  info.supports_class = ucfg.num_class_embeds > 0;
+  info.class_names = p->extras_.class_names;
+  info.num_classes = static_cast<int>(ucfg.num_class_embeds);
+  if (p->extras_.null_class_label.has_value()) {
+    if (*p->extras_.null_class_label >= ucfg.num_class_embeds) {
+      return absl::InvalidArgumentError(absl::StrCat(path.string(),
+                                                     ": null_class_label is outside num_class_embeds"));
+    }
+    info.num_classes = std::min<int>(info.num_classes, *p->extras_.null_class_label);
+  }
+  info.semantic_channels = static_cast<int>(ucfg.in_channels) - latent_channels;
+  if (info.semantic_channels < 0 || ucfg.out_channels != latent_channels) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path.string(), ": UNet in/out channels (", ucfg.in_channels, "/", ucfg.out_channels,
+        ") do not fit the VAE's ", latent_channels, " latent channels"));
+  }
+  info.supports_semantic_map = info.semantic_channels > 0;
+  info.semantic_labels = p->extras_.semantic_labels;
+  for (SamplerKind k : AllSamplerKinds()) info.samplers.emplace_back(SamplerKindName(k));
+  if (!p->extras_.default_sampler.empty()) {
+    LDM_ASSIGN_OR_RETURN(SamplerKind k, ParseSamplerKind(p->extras_.default_sampler));
+    info.default_sampler = std::string(SamplerKindName(k));
+  } else {
+    LDM_ASSIGN_OR_RETURN(SamplerKind k, DefaultSamplerKind(p->scheduler_config_));
+    info.default_sampler = std::string(SamplerKindName(k));
+  }
+  info.default_steps = p->extras_.default_steps;
+  info.default_guidance = p->extras_.default_guidance_scale;
+
+  if (!p->extras_.latent_rgb_factors.empty()) {
+    if (static_cast<int>(p->extras_.latent_rgb_factors.size()) != latent_channels) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path.string(), "/ldm_model.json: latent_rgb_factors needs ", latent_channels, " rows"));
+    }
+    std::vector<float> flat;
+    for (const auto& row : p->extras_.latent_rgb_factors) flat.insert(flat.end(), row.begin(), row.end());
+    p->latent_rgb_ = torch::tensor(flat).reshape({latent_channels, 3}).to(device);
+    std::vector<float> bias(3, 0.0f);
+    for (size_t i = 0; i < p->extras_.latent_rgb_bias.size(); ++i) bias[i] = static_cast<float>(p->extras_.latent_rgb_bias[i]);
+    p->latent_rgb_bias_ = torch::tensor(bias).to(device);
+  }
+  return p;
+}
+
+EngineStats Pipeline::stats() const {
+  return {cache_->hits(), cache_->misses()};
+}
+
+absl::Status Pipeline::ValidateSpec(const JobSpec& spec) const {
+  const ModelInfo& m = info_;
+  auto check_size = [&](const char* field, int v) -> absl::Status {
+    if (v % m.size_multiple != 0 || v < m.min_size || v > m.max_size) {
+      return Invalid(spec, field,
+                     absl::StrCat("= ", v, " must be a multiple of ", m.size_multiple, " in [",
+                                  m.min_size, ", ", m.max_size, "] for model ", m.name));
+    }
+    return absl::OkStatus();
+  };
+  LDM_RETURN_IF_ERROR(check_size("width", spec.width));
+  LDM_RETURN_IF_ERROR(check_size("height", spec.height));
+  if (spec.steps < 1 || spec.steps > 1000) {
+    return Invalid(spec, "steps", absl::StrCat("= ", spec.steps, " must be in [1, 1000]"));
+  }
+  if (!(spec.guidance_scale >= 0.0 && spec.guidance_scale <= 30.0)) {
+    return Invalid(spec, "guidance_scale",
+                   absl::StrCat("= ", spec.guidance_scale, " must be in [0, 30]"));
+  }
+  if (!(spec.eta >= 0.0 && spec.eta <= 1.0)) {
+    return Invalid(spec, "eta", absl::StrCat("= ", spec.eta, " must be in [0, 1]"));
+  }
+  if (!m.supports_text && (!spec.prompt.empty() || !spec.negative_prompt.empty())) {
+    return Invalid(spec, "prompt", absl::StrCat(": model ", m.name, " does not take text"));
+  }
+  if (spec.clip_skip < 0 ||
+      (text_encoder_ && spec.clip_skip >= text_encoder_->config().num_hidden_layers)) {
+    return Invalid(spec, "clip_skip", absl::StrCat("= ", spec.clip_skip, " is out of range"));
+  }
+  if (spec.class_label.has_value()) {
+    if (!m.supports_class) {
+      return Invalid(spec, "class_label", absl::StrCat(": model ", m.name, " has no classes"));
+    }
+    if (*spec.class_label < 0 || *spec.class_label >= m.num_classes) {
+      return Invalid(spec, "class_label", absl::StrCat("= ", *spec.class_label, " must be in [0, ",
+                                                       m.num_classes - 1, "]"));
+    }
+  } else if (m.supports_class && !extras_.null_class_label.has_value()) {
+    return Invalid(spec, "class_label",
+                   absl::StrCat("is required: model ", m.name, " has no null class"));
+  }
+  if (spec.semantic_map.has_value()) {
+    const LabelMap& map = *spec.semantic_map;
+    if (!m.supports_semantic_map) {
+      return Invalid(spec, "semantic_map", absl::StrCat(": model ", m.name, " does not take maps"));
+    }
+    const int f = m.vae_scale_factor;
+    const bool image_res = map.width == spec.width && map.height == spec.height;
+    const bool latent_res = map.width == spec.width / f && map.height == spec.height / f;
+    if (!image_res && !latent_res) {
+      return Invalid(spec, "semantic_map",
+                     absl::StrCat("is ", map.width, "x", map.height, "; it must be ", spec.width,
+                                  "x", spec.height, " (image) or ", spec.width / f, "x",
+                                  spec.height / f, " (latent)"));
+    }
+    if (map.labels.size() != static_cast<size_t>(map.width) * map.height) {
+      return Invalid(spec, "semantic_map.labels",
+                     absl::StrCat("has ", map.labels.size(), " bytes, expected width*height = ",
+                                  static_cast<size_t>(map.width) * map.height));
+    }
+    for (uint8_t v : map.labels) {
+      if (v >= m.semantic_channels) {
+        return Invalid(spec, "semantic_map.labels",
+                       absl::StrCat("contains label ", static_cast<int>(v), "; labels must be in [0, ",
+                                    m.semantic_channels - 1, "]"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<torch::Tensor> Pipeline::EncodePrompt(const std::string& prompt, int clip_skip) {
+  if (!tokenizer_.has_value()) return absl::FailedPreconditionError("model has no text encoder");
+  if (auto hit = cache_->Get(prompt, clip_skip); hit.has_value()) return *hit;
+  ClipTokenizer::Encoding enc = tokenizer_->Encode(prompt);
+  torch::Tensor ids = torch::tensor(enc.input_ids, torch::kInt64).unsqueeze(0);
+  c10::InferenceMode inference;
+  LDM_ASSIGN_OR_RETURN(ClipTextOutput out, text_encoder_->Forward(ids));
+  LDM_ASSIGN_OR_RETURN(torch::Tensor emb, text_encoder_->ClipSkip(out, clip_skip));
+  cache_->Put(prompt, clip_skip, emb);
+  return emb;
+}
+
+absl::StatusOr<torch::Tensor> Pipeline::MapToOneHot(const JobSpec& spec, int latent_h,
+                                                    int latent_w) const {
+  const int k = info_.semantic_channels;
+  const auto opts = torch::TensorOptions().device(options_.device).dtype(options_.dtype);
+  if (!spec.semantic_map.has_value()) return torch::zeros({1, k, latent_h, latent_w}, opts);
+  const LabelMap& map = *spec.semantic_map;
+  return TorchGuard(absl::StrCat(Req(spec), "semantic_map"), [&]() {
+    torch::Tensor labels =
+        torch::from_blob(const_cast<uint8_t*>(map.labels.data()), {map.height, map.width},
+                         torch::kUInt8)
+            .to(torch::kInt64);
+    torch::Tensor onehot =
+        torch::one_hot(labels, k).permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat32);
+    if (map.height != latent_h) {
+      // Fraction of each latent cell covered by each label (area downsampling).
+      onehot = torch::avg_pool2d(onehot, {map.height / latent_h, map.width / latent_w});
+    }
+    return onehot.to(opts);
+  });
+}
+
+absl::StatusOr<std::unique_ptr<DenoiseJob>> Pipeline::BuildJob(const JobSpec& in,
+                                                               const torch::Tensor* noise) {
+  c10::InferenceMode inference;
+  JobSpec spec = in;
+  if (spec.width == 0) spec.width = info_.native_width;
+  if (spec.height == 0) spec.height = info_.native_height;
+  LDM_RETURN_IF_ERROR(ValidateSpec(spec));
+
+  auto job = std::make_unique<DenoiseJob>();
+  const int f = info_.vae_scale_factor;
+  const int h = spec.height / f, w = spec.width / f, c = info_.latent_channels;
+  job->latent_shape = {c, h, w};
+  SamplerKind kind;
+  if (spec.sampler.empty()) {
+    LDM_ASSIGN_OR_RETURN(kind, ParseSamplerKind(info_.default_sampler));
+  } else {
+    absl::StatusOr<SamplerKind> parsed = ParseSamplerKind(spec.sampler);
+    if (!parsed.ok()) return Invalid(spec, "sampler", parsed.status().message());
+    kind = *parsed;
+  }
+  SamplerOptions sopts;
+  sopts.eta = spec.eta;
+  absl::StatusOr<std::unique_ptr<Sampler>> sampler =
+      CreateSampler(scheduler_config_, kind, spec.steps, sopts);
+  if (!sampler.ok()) return WithRequest(spec, sampler.status());
+  job->sampler = *std::move(sampler);
+  job->use_cfg = spec.guidance_scale > 1.0;
+
+  LDM_RETURN_IF_ERROR(TorchGuard(absl::StrCat(Req(spec), "initial latents"), [&]() {
+    job->generator = at::make_generator<at::CPUGeneratorImpl>(spec.seed);
+    torch::Tensor init;
+    if (noise != nullptr) {
+      TORCH_CHECK(noise->sizes() == torch::IntArrayRef({1, c, h, w}), "noise must be [1, ", c,
+                  ", ", h, ", ", w, "]");
+      init = noise->to(torch::kFloat32);
+    } else {
+      // diffusers' randn_tensor with a CPU generator: float32 draws on the CPU, then moved.
+      init = torch::randn({1, c, h, w}, job->generator, torch::TensorOptions().dtype(torch::kFloat32));
+    }
+    job->latents = (init * job->sampler->init_noise_sigma()).to(options_.device, options_.dtype);
+  }));
+
+  if (info_.supports_text) {
+    absl::StatusOr<torch::Tensor> cond = EncodePrompt(spec.prompt, spec.clip_skip);
+    if (!cond.ok()) return WithRequest(spec, cond.status());
+    job->cond_embedding = *cond;
+    if (job->use_cfg) {
+      absl::StatusOr<torch::Tensor> uncond = EncodePrompt(spec.negative_prompt, spec.clip_skip);
+      if (!uncond.ok()) return WithRequest(spec, uncond.status());
+      job->uncond_embedding = *uncond;
+    }
+  }
+  if (info_.supports_class) {
+    job->cond_class = spec.class_label.has_value() ? *spec.class_label : *extras_.null_class_label;
+    job->uncond_class = extras_.uncond_null_class ? *extras_.null_class_label : job->cond_class;
+  }
+  if (info_.semantic_channels > 0) {
+    LDM_ASSIGN_OR_RETURN(job->cond_map, MapToOneHot(spec, h, w));
+    job->uncond_map = extras_.uncond_zero_map ? torch::zeros_like(job->cond_map) : job->cond_map;
+  }
+  job->spec = std::move(spec);
+  return job;
+}
+
+absl::StatusOr<std::unique_ptr<Job>> Pipeline::CreateJob(const JobSpec& spec) {
+  LDM_ASSIGN_OR_RETURN(std::unique_ptr<DenoiseJob> job, BuildJob(spec, nullptr));
+  return std::unique_ptr<Job>(std::move(job));
+}
+
+absl::StatusOr<std::unique_ptr<Job>> Pipeline::CreateJobWithNoise(const JobSpec& spec,
+                                                                  const torch::Tensor& noise) {
+  LDM_ASSIGN_OR_RETURN(std::unique_ptr<DenoiseJob> job, BuildJob(spec, &noise));
+  return std::unique_ptr<Job>(std::move(job));
+}
+
+// One UNet forward over every row of `jobs`, then each job's guidance and sampler step.
+// Reference: diffusers StableDiffusionPipeline.__call__ (denoising loop), with the CFG rows of
+// each job adjacent ([uncond, cond]) and per-row timesteps so that jobs at different steps share
+// the call.
+void Pipeline::StepBatch(const std::vector<DenoiseJob*>& jobs) {
+  std::vector<torch::Tensor> xs, maps, embs;
+  std::vector<float> ts;
+  std::vector<int64_t> classes;
+  for (DenoiseJob* job : jobs) {
+    torch::Tensor x = job->sampler->ScaleModelInput(job->latents);
+    const float t = static_cast<float>(job->sampler->current_timestep());
+    auto add_row = [&](const torch::Tensor& emb, int64_t cls, const torch::Tensor& map) {
+      xs.push_back(x);
+      ts.push_back(t);
+      if (emb.defined()) embs.push_back(emb);
+      if (cls >= 0) classes.push_back(cls);
+      if (map.defined()) maps.push_back(map);
+    };
+    if (job->use_cfg) add_row(job->uncond_embedding, job->uncond_class, job->uncond_map);
+    add_row(job->cond_embedding, job->cond_class, job->cond_map);
+  }
+  torch::Tensor sample = torch::cat(xs, 0);
+  if (!maps.empty()) sample = torch::cat({sample, torch::cat(maps, 0)}, 1);
+  torch::Tensor timesteps = torch::tensor(ts, torch::kFloat32).to(options_.device);
+  torch::Tensor emb = embs.empty() ? torch::Tensor() : torch::cat(embs, 0);
+  torch::Tensor cls = classes.empty()
+                          ? torch::Tensor()
+                          : torch::tensor(classes, torch::kInt64).to(options_.device);
+  torch::Tensor out = unet_->forward(sample, timesteps, emb, cls);
+
+  int64_t row = 0;
+  for (DenoiseJob* job : jobs) {
+    torch::Tensor guided;
+    if (job->use_cfg) {
+      torch::Tensor u = out.narrow(0, row, 1), c = out.narrow(0, row + 1, 1);
+      guided = u + job->spec.guidance_scale * (c - u);
+      row += 2;
+    } else {
+      guided = out.narrow(0, row, 1);
+      row += 1;
+    }
+    absl::StatusOr<torch::Tensor> next = job->sampler->Step(guided, job->latents, job->generator);
+    if (!next.ok()) throw std::runtime_error(std::string(next.status().message()));
+    job->latents = *std::move(next);
+  }
+}
+
+std::vector<absl::Status> Pipeline::Step(absl::Span<Job* const> jobs) {
+  c10::InferenceMode inference;
+  std::vector<absl::Status> out(jobs.size());
+  std::vector<DenoiseJob*> ready;
+  std::vector<size_t> index;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    auto* job = dynamic_cast<DenoiseJob*>(jobs[i]);
+    if (job == nullptr) {
+      out[i] = absl::InvalidArgumentError("job was not created by this pipeline");
+    } else if (job->done()) {
+      out[i] = absl::FailedPreconditionError(absl::StrCat(Req(job->spec), "job is already done"));
+    } else if (!ready.empty() && !(job->shape() == ready.front()->shape())) {
+      out[i] = absl::InvalidArgumentError(absl::StrCat(Req(job->spec), "latent shape differs from the batch"));
+    } else {
+      ready.push_back(job);
+      index.push_back(i);
+    }
+  }
+  if (ready.empty()) return out;
+  // The sampler step may fail after the UNet, so keep each job's latents to roll back: a failed
+  // batch is retried job by job so that only the faulty job fails.
+  std::vector<std::pair<torch::Tensor, int>> before;
+  absl::Status batch = TorchGuard("UNet step", [&]() { StepBatch(ready); });
+  if (batch.ok()) return out;
+  if (ready.size() == 1) {
+    out[index[0]] = WithRequest(ready[0]->spec, batch);
+    return out;
+  }
+  for (size_t k = 0; k < ready.size(); ++k) {
+    DenoiseJob* job = ready[k];
+    if (job->done()) continue;  // already advanced inside the failed batch
+    absl::Status s = TorchGuard("UNet step", [&]() { StepBatch({job}); });
+    if (!s.ok()) out[index[k]] = WithRequest(job->spec, s);
+  }
+  return out;
+}
+
+absl::StatusOr<torch::Tensor> Pipeline::DecodeToTensor(const torch::Tensor& latents) {
+  c10::InferenceMode inference;
+  const double scale = vae_->config().scaling_factor;
+  LDM_ASSIGN_OR_RETURN(torch::Tensor decoded,
+                       vae_->RunDecode((latents / scale).to(options_.device, vae_dtype_)));
+  return TorchGuard("decode", [&]() {
+    return (decoded.to(torch::kFloat32) / 2 + 0.5).clamp(0, 1);
+  });
+}
+
+std::vector<absl::StatusOr<Image8>> Pipeline::Decode(absl::Span<Job* const> jobs) {
+  c10::InferenceMode inference;
+  std::vector<absl::StatusOr<Image8>> out;
+  out.reserve(jobs.size());
+  const size_t chunk = static_cast<size_t>(std::max(1, options_.max_decode_batch));
+  for (size_t start = 0; start < jobs.size(); start += chunk) {
+    const size_t end = std::min(jobs.size(), start + chunk);
+    std::vector<torch::Tensor> latents;
+    bool same_shape = true;
+    for (size_t i = start; i < end; ++i) {
+      auto* job = static_cast<DenoiseJob*>(jobs[i]);
+      latents.push_back(job->latents);
+      same_shape = same_shape && job->shape() == static_cast<DenoiseJob*>(jobs[start])->shape();
+    }
+    auto decode_one_by_one = [&]() {
+      for (size_t i = start; i < end; ++i) {
+        auto* job = static_cast<DenoiseJob*>(jobs[i]);
+        absl::StatusOr<torch::Tensor> img = DecodeToTensor(job->latents);
+        if (!img.ok()) {
+          out.push_back(WithRequest(job->spec, img.status()));
+        } else {
+          out.push_back(ToImage8((*img)[0]));
+        }
+      }
+    };
+    if (!same_shape) {
+      decode_one_by_one();
+      continue;
+    }
+    absl::StatusOr<torch::Tensor> imgs =
+        TorchGuard("decode", [&]() { return torch::cat(latents, 0); });
+    if (imgs.ok()) imgs = DecodeToTensor(*imgs);
+    if (!imgs.ok()) {
+      decode_one_by_one();
+      continue;
+    }
+    for (size_t i = start; i < end; ++i) out.push_back(ToImage8((*imgs)[static_cast<int64_t>(i - start)]));
+  }
+  return out;
+}
+
+absl::StatusOr<Image8> Pipeline::Preview(const Job& j, PreviewQuality quality) {
+  c10::InferenceMode inference;
+  const auto* job = dynamic_cast<const DenoiseJob*>(&j);
+  if (job == nullptr) return absl::InvalidArgumentError("job was not created by this pipeline");
+  if (quality == PreviewQuality::kFast && latent_rgb_.defined()) {
+    return TorchGuard("preview", [&]() {
+      // Linear map from latent channels to RGB in [-1, 1] (a least-squares fit of the decoder,
+      // stored in ldm_model.json).
+      torch::Tensor z = job->latents[0].to(torch::kFloat32);
+      torch::Tensor rgb = torch::einsum("chw,cr->rhw", {z, latent_rgb_}) +
+                          latent_rgb_bias_.view({3, 1, 1});
+      return ToImage8((rgb.clamp(-1, 1) + 1) / 2);
+    });
+  }
+  // kFull, or no projection factors: decode the current latents (for samplers whose x_0
+  // estimate exists, the estimate is the sharper preview).
+  torch::Tensor z = job->sampler->pred_original_sample().has_value()
+                        ? *job->sampler->pred_original_sample()
+                        : job->latents;
+  LDM_ASSIGN_OR_RETURN(torch::Tensor img, DecodeToTensor(z));
+  return ToImage8(img[0]);
+}
+
+absl::StatusOr<std::vector<Image8>> Pipeline::Generate(const GenerateOptions& options) {
+  if (options.num_images < 1) {
+    return Invalid(options.spec, "num_images", absl::StrCat("= ", options.num_images, " must be >= 1"));
+  }
+  std::vector<std::unique_ptr<Job>> jobs;
+  for (int i = 0; i < options.num_images; ++i) {
+    JobSpec spec = options.spec;
+    spec.seed = options.spec.seed + static_cast<uint64_t>(i);
+    LDM_ASSIGN_OR_RETURN(std::unique_ptr<Job> job, CreateJob(spec));
+    jobs.push_back(std::move(job));
+  }
+  std::vector<Job*> ptrs;
+  for (auto& j : jobs) ptrs.push_back(j.get());
+  while (!ptrs.front()->done()) {
+    for (const absl::Status& s : Step(absl::MakeSpan(ptrs))) LDM_RETURN_IF_ERROR(s);
+  }
+  std::vector<Image8> images;
+  for (auto& img : Decode(absl::MakeSpan(ptrs))) {
+    LDM_RETURN_IF_ERROR(img.status());
+    images.push_back(*std::move(img));
+  }
+  return images;
+}
+
+}  // namespace ldm

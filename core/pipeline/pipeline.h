@@ -1,0 +1,119 @@
+// ldm::Pipeline — a loaded latent diffusion model and the step-level API the server batches
+// with (Engine), plus a one-call Generate() for library users.
+//
+// One Pipeline is one replica on one device: tokenizer, CLIP text encoder, UNet2DConditionModel,
+// AutoencoderKL and the scheduler config of a diffusers folder (plus ldm_model.json extras).
+// Conditioning (any combination):
+//   text           cross-attention to the CLIP text encoder's last hidden state (or clip-skip);
+//   class label    the UNet's class embedding (num_class_embeds), added to the time embedding;
+//   semantic map   one-hot label channels concatenated with the latents (UNet in_channels =
+//                  latent channels + labels); a map at image resolution is area-downsampled to
+//                  latent resolution; all-zero channels mean "no map".
+// Classifier-free guidance (Ho & Salimans 2022): eps = eps_u + w (eps_c - eps_u) with the
+// unconditional row in the same UNet call; w <= 1 runs the conditional row only. The
+// unconditional row uses the negative prompt, and (per ldm_model.json) the null class and an
+// all-zero map, or keeps them (diffusers' convention for models without extras).
+// Determinism: every random draw of a job comes from its own CPU generator seeded with
+// JobSpec::seed, in a fixed order (initial latents, then the sampler's draws), so an image does not
+// depend on what else shares its batch.
+//
+// Thread safety: Engine methods are for one thread at a time (the owning worker); info() and
+// Generate() on distinct Pipelines are independent. Every public method runs under
+// c10::InferenceMode and returns errors as Status (libtorch exceptions are caught).
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "absl/status/statusor.h"
+#include "core/io/diffusers_folder.h"
+#include "core/io/model_config.h"
+#include "core/nn/autoencoder_kl.h"
+#include "core/nn/unet_2d_condition_model.h"
+#include "core/pipeline/denoise_job.h"
+#include "core/pipeline/engine.h"
+#include "core/pipeline/model_extras.h"
+#include "core/pipeline/prompt_embedding_cache.h"
+#include "core/text/clip_text_model.h"
+#include "core/text/clip_tokenizer.h"
+
+namespace ldm {
+
+struct PipelineOptions {
+  std::string name;                        // reported in ModelInfo; default: folder name
+  torch::Device device = torch::kCPU;
+  torch::ScalarType dtype = torch::kFloat32;  // fp16/bf16 on CUDA
+  size_t prompt_cache_size = 256;          // 0 disables the cache
+  int max_decode_batch = 8;                // VAE decode chunk size
+};
+
+struct GenerateOptions {
+  JobSpec spec;
+  int num_images = 1;  // image i uses seed spec.seed + i
+};
+
+struct EngineStats {
+  uint64_t prompt_cache_hits = 0;
+  uint64_t prompt_cache_misses = 0;
+};
+
+class Pipeline : public Engine {
+ public:
+  static absl::StatusOr<std::unique_ptr<Pipeline>> Load(const std::filesystem::path& folder,
+                                                         const PipelineOptions& options = {});
+
+  // Engine
+  const ModelInfo& info() const override { return info_; }
+  absl::StatusOr<std::unique_ptr<Job>> CreateJob(const JobSpec& spec) override;
+  std::vector<absl::Status> Step(absl::Span<Job* const> jobs) override;
+  std::vector<absl::StatusOr<Image8>> Decode(absl::Span<Job* const> jobs) override;
+  absl::StatusOr<Image8> Preview(const Job& job, PreviewQuality quality) override;
+
+  // CreateJob with given initial noise [1, C, h, w] instead of the seeded draw (it is multiplied
+  // by the sampler's init_noise_sigma, as diffusers does with user-supplied latents).
+  absl::StatusOr<std::unique_ptr<Job>> CreateJobWithNoise(const JobSpec& spec,
+                                                          const torch::Tensor& noise);
+  // Creates, runs and decodes num_images jobs; the images are in seed order.
+  absl::StatusOr<std::vector<Image8>> Generate(const GenerateOptions& options);
+
+  // The text encoder output used for `prompt` ([1, L, D]); cached.
+  absl::StatusOr<torch::Tensor> EncodePrompt(const std::string& prompt, int clip_skip);
+  // Decoded images as float [B, 3, H, W] in [0, 1] (the step before uint8 conversion).
+  absl::StatusOr<torch::Tensor> DecodeToTensor(const torch::Tensor& latents);
+
+  EngineStats stats() const;
+  const ModelExtras& extras() const { return extras_; }
+  const PipelineOptions& options() const { return options_; }
+  UNet2DConditionModel& unet() { return unet_; }
+  AutoencoderKL& vae() { return vae_; }
+  const ModelConfig& scheduler_config() const { return scheduler_config_; }
+
+ private:
+  Pipeline() = default;
+  absl::Status ValidateSpec(const JobSpec& spec) const;
+  absl::StatusOr<std::unique_ptr<DenoiseJob>> BuildJob(const JobSpec& spec,
+                                                       const torch::Tensor* noise);
+  absl::StatusOr<torch::Tensor> MapToOneHot(const JobSpec& spec, int latent_h, int latent_w) const;
+  // Runs the UNet for `jobs` and advances each sampler; throws on failure (callers guard).
+  void StepBatch(const std::vector<DenoiseJob*>& jobs);
+
+  PipelineOptions options_;
+  ModelInfo info_;
+  ModelExtras extras_;
+  ModelConfig scheduler_config_;
+  std::optional<ClipTokenizer> tokenizer_;
+  ClipTextModel text_encoder_{nullptr};
+  UNet2DConditionModel unet_{nullptr};
+  AutoencoderKL vae_{nullptr};
+  torch::ScalarType vae_dtype_ = torch::kFloat32;
+  torch::Tensor latent_rgb_;       // [C, 3] on device, for fast previews (undefined: none)
+  torch::Tensor latent_rgb_bias_;  // [3]
+  std::unique_ptr<PromptEmbeddingCache> cache_;
+};
+
+}  // namespace ldm

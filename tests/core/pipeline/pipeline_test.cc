@@ -1,0 +1,179 @@
+#include "core/pipeline/pipeline.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "core/pipeline/denoise_job.h"
+#include "tests/testing/fixtures.h"
+#include "tests/testing/tensor_matchers.h"
+
+namespace ldm {
+namespace {
+
+std::unique_ptr<Pipeline> LoadVariant(const std::string& variant) {
+  auto root = testing::FixturesDir();
+  EXPECT_TRUE(root.ok()) << root.status();
+  if (!root.ok()) return nullptr;
+  auto p = Pipeline::Load(*root / "models" / variant);
+  EXPECT_TRUE(p.ok()) << p.status();
+  return p.ok() ? *std::move(p) : nullptr;
+}
+
+JobSpec Spec(const std::string& id, const std::string& sampler, int steps, double guidance,
+             uint64_t seed) {
+  JobSpec s;
+  s.request_id = id;
+  s.prompt = "a red circle";
+  s.sampler = sampler;
+  s.steps = steps;
+  s.guidance_scale = guidance;
+  s.seed = seed;
+  s.width = s.height = 32;
+  return s;
+}
+
+torch::Tensor RunAlone(Pipeline& p, const JobSpec& spec) {
+  auto job = p.CreateJob(spec).value();
+  Job* batch[] = {job.get()};
+  while (!job->done()) EXPECT_TRUE(p.Step(absl::MakeSpan(batch))[0].ok());
+  return static_cast<DenoiseJob*>(job.get())->latents.clone();
+}
+
+TEST(PipelineTest, BatchedJobsWithDifferentSamplersStepsAndGuidanceMatchRunningAlone) {
+  auto p = LoadVariant("sd1-tiny");
+  ASSERT_NE(p, nullptr);
+  std::vector<JobSpec> specs = {
+      Spec("a", "ddim", 4, 7.5, 1),  Spec("b", "euler", 6, 1.0, 2),
+      Spec("c", "euler_ancestral", 5, 3.0, 3), Spec("d", "dpmpp_2m_karras", 3, 5.0, 4),
+      Spec("e", "pndm", 4, 1.0, 5),  Spec("f", "ddpm", 7, 2.0, 6)};
+  std::vector<std::unique_ptr<Job>> jobs;
+  for (const auto& s : specs) jobs.push_back(p->CreateJob(s).value());
+  // Step whatever is not done yet, all together, until every job finishes.
+  while (true) {
+    std::vector<Job*> active;
+    for (auto& j : jobs) {
+      if (!j->done()) active.push_back(j.get());
+    }
+    if (active.empty()) break;
+    for (const auto& s : p->Step(absl::MakeSpan(active))) LDM_ASSERT_OK(s);
+  }
+  for (size_t i = 0; i < specs.size(); ++i) {
+    torch::Tensor alone = RunAlone(*p, specs[i]);
+    EXPECT_TRUE(testing::AllClose(static_cast<DenoiseJob*>(jobs[i].get())->latents, alone, 1e-4))
+        << specs[i].sampler;
+  }
+}
+
+TEST(PipelineTest, ClassAndMapConditioningBatchesToo) {
+  auto p = LoadVariant("ldm-cond-tiny");
+  ASSERT_NE(p, nullptr);
+  EXPECT_TRUE(p->info().supports_class);
+  EXPECT_TRUE(p->info().supports_semantic_map);
+  EXPECT_EQ(p->info().semantic_channels, 6);
+  JobSpec a = Spec("a", "ddim", 3, 7.5, 1);
+  a.class_label = 3;
+  JobSpec b = Spec("b", "euler", 4, 1.0, 2);
+  b.class_label = 7;
+  LabelMap map{32, 32, std::vector<uint8_t>(32 * 32, 0)};
+  for (int y = 8; y < 24; ++y) {
+    for (int x = 8; x < 24; ++x) map.labels[y * 32 + x] = 5;
+  }
+  b.semantic_map = map;  // at image resolution: area-downsampled to the 16x16 latents
+  auto ja = p->CreateJob(a).value();
+  auto jb = p->CreateJob(b).value();
+  Job* both[] = {ja.get(), jb.get()};
+  for (int i = 0; i < 3; ++i) {
+    for (const auto& s : p->Step(absl::MakeSpan(both))) LDM_ASSERT_OK(s);
+  }
+  Job* rest[] = {jb.get()};
+  LDM_ASSERT_OK(p->Step(absl::MakeSpan(rest))[0]);
+  EXPECT_TRUE(testing::AllClose(static_cast<DenoiseJob*>(ja.get())->latents, RunAlone(*p, a), 1e-4));
+  EXPECT_TRUE(testing::AllClose(static_cast<DenoiseJob*>(jb.get())->latents, RunAlone(*p, b), 1e-4));
+}
+
+TEST(PipelineTest, SameSeedSameImageDifferentSeedDifferentImage) {
+  auto p = LoadVariant("sd1-tiny");
+  ASSERT_NE(p, nullptr);
+  GenerateOptions o;
+  o.spec = Spec("g", "euler_ancestral", 3, 5.0, 42);
+  o.num_images = 2;
+  LDM_ASSERT_OK_AND_ASSIGN(auto two, p->Generate(o));
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_EQ(two[0].width, 32);
+  EXPECT_EQ(two[0].channels, 3);
+  EXPECT_NE(two[0].pixels, two[1].pixels);
+  o.spec.seed = 43;  // image 1 of the first call
+  o.num_images = 1;
+  LDM_ASSERT_OK_AND_ASSIGN(auto one, p->Generate(o));
+  EXPECT_EQ(one[0].pixels, two[1].pixels);
+}
+
+TEST(PipelineTest, PreviewsWithoutProjectionFactorsFallBackToADecode) {
+  auto p = LoadVariant("sd1-tiny");
+  ASSERT_NE(p, nullptr);
+  auto job = p->CreateJob(Spec("p", "ddim", 2, 1.0, 1)).value();
+  LDM_ASSERT_OK_AND_ASSIGN(Image8 fast, p->Preview(*job, PreviewQuality::kFast));
+  EXPECT_EQ(fast.width, 32);
+  LDM_ASSERT_OK_AND_ASSIGN(Image8 full, p->Preview(*job, PreviewQuality::kFull));
+  EXPECT_EQ(full.height, 32);
+}
+
+struct BadSpecCase {
+  std::string name;
+  std::function<void(JobSpec&)> mutate;
+  std::string field;
+};
+
+TEST(PipelineTest, InvalidSpecsNameTheRequestAndTheField) {
+  auto p = LoadVariant("ldm-cond-tiny");
+  ASSERT_NE(p, nullptr);
+  std::vector<BadSpecCase> cases = {
+      {"width not multiple", [](JobSpec& s) { s.width = 33; }, "width"},
+      {"height too large", [](JobSpec& s) { s.height = 1 << 14; }, "height"},
+      {"steps 0", [](JobSpec& s) { s.steps = 0; }, "steps"},
+      {"steps 1001", [](JobSpec& s) { s.steps = 1001; }, "steps"},
+      {"guidance", [](JobSpec& s) { s.guidance_scale = 31; }, "guidance_scale"},
+      {"sampler", [](JobSpec& s) { s.sampler = "lms"; }, "sampler"},
+      {"class range", [](JobSpec& s) { s.class_label = 10; }, "class_label"},
+      {"class missing", [](JobSpec& s) { s.class_label.reset(); }, "class_label"},
+      {"map size", [](JobSpec& s) { s.semantic_map = LabelMap{5, 5, std::vector<uint8_t>(25)}; },
+       "semantic_map"},
+      {"map labels", [](JobSpec& s) { s.semantic_map = LabelMap{16, 16, std::vector<uint8_t>(256, 6)}; },
+       "semantic_map.labels"},
+      {"map bytes", [](JobSpec& s) { s.semantic_map = LabelMap{16, 16, std::vector<uint8_t>(10)}; },
+       "semantic_map.labels"},
+      {"eta", [](JobSpec& s) { s.eta = -1; }, "eta"},
+  };
+  for (const auto& c : cases) {
+    JobSpec s = Spec("req-7", "ddim", 4, 5.0, 1);
+    s.class_label = 1;
+    c.mutate(s);
+    auto r = p->CreateJob(s);
+    ASSERT_FALSE(r.ok()) << c.name;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << c.name << ": " << r.status();
+    EXPECT_NE(r.status().message().find("request req-7"), std::string::npos) << r.status();
+    EXPECT_NE(r.status().message().find(c.field), std::string::npos) << c.name << ": " << r.status();
+  }
+}
+
+TEST(PipelineTest, StepRejectsMixedShapesAndFinishedJobsPerJob) {
+  auto p = LoadVariant("sd1-tiny");
+  ASSERT_NE(p, nullptr);
+  JobSpec big = Spec("big", "ddim", 1, 1.0, 1);
+  big.width = big.height = 64;
+  auto a = p->CreateJob(Spec("a", "ddim", 1, 1.0, 1)).value();
+  auto b = p->CreateJob(big).value();
+  Job* mixed[] = {a.get(), b.get()};
+  auto s = p->Step(absl::MakeSpan(mixed));
+  EXPECT_TRUE(s[0].ok());
+  EXPECT_EQ(s[1].code(), absl::StatusCode::kInvalidArgument);
+  Job* done[] = {a.get()};
+  EXPECT_EQ(p->Step(absl::MakeSpan(done))[0].code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(PipelineTest, MissingFolderIsNotFound) {
+  EXPECT_EQ(Pipeline::Load("/nonexistent/model").status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace ldm
