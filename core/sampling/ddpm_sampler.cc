@@ -78,9 +78,8 @@ torch::Tensor DdpmSampler::StepImpl(int call, const torch::Tensor& model_output,
   torch::Tensor prev = x0_coeff * x0 + xt_coeff * sample;
   if (t > 0) {
     torch::Tensor noise = DrawNoise(model_output, generator);
-    const double variance = fixed_large_
-                                ? beta_t
-                                : std::max(beta_prod_prev / beta_prod_t * beta_t, 1e-20);
+    const double variance =
+        fixed_large_ ? beta_t : std::max(beta_prod_prev / beta_prod_t * beta_t, 1e-20);
     prev = prev + std::sqrt(variance) * noise;
   }
   pred_original_ = x0;

@@ -46,14 +46,13 @@ absl::StatusOr<std::unique_ptr<Sampler>> DpmSolverMultistepSampler::Create(
                                                  " is not implemented (supported: 1, 2)"));
   }
   LDM_ASSIGN_OR_RETURN(const std::string solver_type, config.GetString("solver_type", "midpoint"));
-  LDM_ASSIGN_OR_RETURN(const std::string final_type,
-                       config.GetString("final_sigmas_type", "zero"));
+  LDM_ASSIGN_OR_RETURN(const std::string final_type, config.GetString("final_sigmas_type", "zero"));
   LDM_ASSIGN_OR_RETURN(const bool lower_order_final, config.GetBool("lower_order_final", true));
   LDM_ASSIGN_OR_RETURN(const bool euler_at_final, config.GetBool("euler_at_final", false));
   LDM_ASSIGN_OR_RETURN(const bool karras, config.GetBool("use_karras_sigmas", false));
-  LDM_ASSIGN_OR_RETURN(const double lambda_min_clipped,
-                       config.GetDouble("lambda_min_clipped",
-                                        -std::numeric_limits<double>::infinity()));
+  LDM_ASSIGN_OR_RETURN(
+      const double lambda_min_clipped,
+      config.GetDouble("lambda_min_clipped", -std::numeric_limits<double>::infinity()));
 
   // Timesteps whose log-SNR falls below lambda_min_clipped are cut from the top of the range.
   const int64_t t_train = schedule->num_train_timesteps();

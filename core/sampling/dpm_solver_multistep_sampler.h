@@ -35,8 +35,7 @@ class DpmSolverMultistepSampler : public Sampler {
   // `kind` is kDpmpp2m or kDpmpp2mKarras (it only labels the sampler; the config's
   // use_karras_sigmas decides the sigmas, and the factory sets it from the kind).
   static absl::StatusOr<std::unique_ptr<Sampler>> Create(const ModelConfig& config,
-                                                         int num_inference_steps,
-                                                         SamplerKind kind);
+                                                         int num_inference_steps, SamplerKind kind);
 
  protected:
   torch::Tensor StepImpl(int call, const torch::Tensor& model_output, const torch::Tensor& sample,

@@ -16,12 +16,11 @@ absl::StatusOr<std::unique_ptr<Sampler>> EulerAncestralSampler::Create(const Mod
   LDM_ASSIGN_OR_RETURN(auto schedule, NoiseSchedule::Create(config, options));
   LDM_RETURN_IF_ERROR(CheckNumSteps(*schedule, num_inference_steps));
   using P = NoiseSchedule::PredictionType;
-  LDM_RETURN_IF_ERROR(RequirePrediction(*schedule, SamplerKind::kEulerAncestral,
-                                        {P::kEpsilon, P::kVPrediction}));
+  LDM_RETURN_IF_ERROR(
+      RequirePrediction(*schedule, SamplerKind::kEulerAncestral, {P::kEpsilon, P::kVPrediction}));
 
   std::vector<double> timesteps = schedule->FractionalTimesteps(num_inference_steps);
-  const bool leading =
-      schedule->timestep_spacing() == NoiseSchedule::TimestepSpacing::kLeading;
+  const bool leading = schedule->timestep_spacing() == NoiseSchedule::TimestepSpacing::kLeading;
   std::unique_ptr<EulerAncestralSampler> s(new EulerAncestralSampler(
       SamplerKind::kEulerAncestral, std::move(schedule), num_inference_steps));
   for (double t : timesteps) {

@@ -27,9 +27,10 @@ absl::StatusOr<std::unique_ptr<Sampler>> EulerSampler::Create(const ModelConfig&
                                                         timestep_type, "\""));
   }
   if (timestep_type == "continuous" && schedule->prediction_type() == P::kVPrediction) {
-    return absl::UnimplementedError(absl::StrCat(
-        config.source(), ": timestep_type \"continuous\" with v_prediction is not implemented by "
-                         "ldm's euler sampler"));
+    return absl::UnimplementedError(
+        absl::StrCat(config.source(),
+                     ": timestep_type \"continuous\" with v_prediction is not implemented by "
+                     "ldm's euler sampler"));
   }
   LDM_ASSIGN_OR_RETURN(const bool karras, config.GetBool("use_karras_sigmas", false));
 
@@ -50,8 +51,7 @@ absl::StatusOr<std::unique_ptr<Sampler>> EulerSampler::Create(const ModelConfig&
       timesteps.push_back(static_cast<float>(schedule->SigmaToTimestep(sigma)));
     }
   }
-  const bool leading =
-      schedule->timestep_spacing() == NoiseSchedule::TimestepSpacing::kLeading;
+  const bool leading = schedule->timestep_spacing() == NoiseSchedule::TimestepSpacing::kLeading;
   std::unique_ptr<EulerSampler> s(
       new EulerSampler(SamplerKind::kEuler, std::move(schedule), num_inference_steps));
   s->timesteps_ = std::move(timesteps);

@@ -66,8 +66,8 @@ absl::StatusOr<std::shared_ptr<const NoiseSchedule>> NoiseSchedule::Create(
   s->source_ = config.source();
   LDM_ASSIGN_OR_RETURN(const int64_t num_train, config.GetInt("num_train_timesteps", 1000));
   if (num_train < 2 || num_train > 100000) {
-    return config.Invalid("num_train_timesteps", absl::StrCat("must be in [2, 100000], got ",
-                                                               num_train));
+    return config.Invalid("num_train_timesteps",
+                          absl::StrCat("must be in [2, 100000], got ", num_train));
   }
   LDM_ASSIGN_OR_RETURN(const double beta_start, config.GetDouble("beta_start", 0.0001));
   LDM_ASSIGN_OR_RETURN(const double beta_end, config.GetDouble("beta_end", 0.02));
@@ -79,9 +79,9 @@ absl::StatusOr<std::shared_ptr<const NoiseSchedule>> NoiseSchedule::Create(
   if (config.Has("trained_betas")) {
     LDM_ASSIGN_OR_RETURN(trained, config.GetDoubleList("trained_betas"));
     if (static_cast<int64_t>(trained.size()) != num_train) {
-      return config.Invalid("trained_betas",
-                            absl::StrCat("has ", trained.size(), " entries but num_train_timesteps is ",
-                                         num_train));
+      return config.Invalid(
+          "trained_betas",
+          absl::StrCat("has ", trained.size(), " entries but num_train_timesteps is ", num_train));
     }
   } else if (beta_schedule != "linear" && beta_schedule != "scaled_linear" &&
              beta_schedule != "squaredcos_cap_v2") {
@@ -96,7 +96,8 @@ absl::StatusOr<std::shared_ptr<const NoiseSchedule>> NoiseSchedule::Create(
                                                      beta_start, " and ", beta_end));
   }
 
-  LDM_ASSIGN_OR_RETURN(const std::string prediction, config.GetString("prediction_type", "epsilon"));
+  LDM_ASSIGN_OR_RETURN(const std::string prediction,
+                       config.GetString("prediction_type", "epsilon"));
   if (prediction == "epsilon") {
     s->prediction_type_ = PredictionType::kEpsilon;
   } else if (prediction == "v_prediction") {
@@ -104,9 +105,9 @@ absl::StatusOr<std::shared_ptr<const NoiseSchedule>> NoiseSchedule::Create(
   } else if (prediction == "sample") {
     s->prediction_type_ = PredictionType::kSample;
   } else {
-    return config.Invalid("prediction_type",
-                          absl::StrCat("must be epsilon, v_prediction or sample, got \"",
-                                       prediction, "\""));
+    return config.Invalid(
+        "prediction_type",
+        absl::StrCat("must be epsilon, v_prediction or sample, got \"", prediction, "\""));
   }
   LDM_ASSIGN_OR_RETURN(const std::string spacing, config.GetString("timestep_spacing", "leading"));
   if (spacing == "leading") {
@@ -116,8 +117,9 @@ absl::StatusOr<std::shared_ptr<const NoiseSchedule>> NoiseSchedule::Create(
   } else if (spacing == "linspace") {
     s->timestep_spacing_ = TimestepSpacing::kLinspace;
   } else {
-    return config.Invalid("timestep_spacing", absl::StrCat("must be leading, trailing or linspace, got \"",
-                                                           spacing, "\""));
+    return config.Invalid(
+        "timestep_spacing",
+        absl::StrCat("must be leading, trailing or linspace, got \"", spacing, "\""));
   }
   LDM_ASSIGN_OR_RETURN(s->steps_offset_, config.GetInt("steps_offset", 0));
   if (s->steps_offset_ < 0 || s->steps_offset_ >= num_train) {
@@ -235,8 +237,8 @@ std::vector<double> NoiseSchedule::FractionalTimesteps(int n) const {
     case TimestepSpacing::kLeading: {
       const int64_t ratio = t_train / n;
       for (int i = n - 1; i >= 0; --i) {
-        out.push_back(static_cast<float>(static_cast<float>(i * ratio) +
-                                         static_cast<float>(steps_offset_)));
+        out.push_back(
+            static_cast<float>(static_cast<float>(i * ratio) + static_cast<float>(steps_offset_)));
       }
       break;
     }
@@ -257,8 +259,8 @@ absl::Status NoiseSchedule::CheckTimestepsInRange(const std::vector<int64_t>& ti
     if (t < 0 || t >= num_train_timesteps()) {
       return absl::InvalidArgumentError(absl::StrCat(
           source_, ": num_inference_steps ", n, " with timestep_spacing and steps_offset ",
-          steps_offset_, " gives timestep ", t, " outside [0, num_train_timesteps=",
-          num_train_timesteps(), ")"));
+          steps_offset_, " gives timestep ", t,
+          " outside [0, num_train_timesteps=", num_train_timesteps(), ")"));
     }
   }
   return absl::OkStatus();

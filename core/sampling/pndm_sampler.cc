@@ -15,13 +15,14 @@ absl::StatusOr<std::unique_ptr<Sampler>> PndmSampler::Create(const ModelConfig& 
   LDM_ASSIGN_OR_RETURN(auto schedule, NoiseSchedule::Create(config));
   LDM_RETURN_IF_ERROR(CheckNumSteps(*schedule, num_inference_steps));
   using P = NoiseSchedule::PredictionType;
-  LDM_RETURN_IF_ERROR(RequirePrediction(*schedule, SamplerKind::kPndm,
-                                        {P::kEpsilon, P::kVPrediction}));
+  LDM_RETURN_IF_ERROR(
+      RequirePrediction(*schedule, SamplerKind::kPndm, {P::kEpsilon, P::kVPrediction}));
   LDM_ASSIGN_OR_RETURN(const bool skip_prk, config.GetBool("skip_prk_steps", false));
   if (!skip_prk) {
-    return absl::UnimplementedError(absl::StrCat(
-        config.source(), ": skip_prk_steps=false (the PNDM Runge-Kutta warm-up) is not implemented "
-                         "by ldm's pndm sampler; set skip_prk_steps=true (the PLMS path)"));
+    return absl::UnimplementedError(
+        absl::StrCat(config.source(),
+                     ": skip_prk_steps=false (the PNDM Runge-Kutta warm-up) is not implemented "
+                     "by ldm's pndm sampler; set skip_prk_steps=true (the PLMS path)"));
   }
   LDM_ASSIGN_OR_RETURN(const bool set_alpha_to_one, config.GetBool("set_alpha_to_one", false));
 

@@ -43,7 +43,7 @@ class PndmSampler : public Sampler {
 
   double final_alpha_cumprod_ = 1.0;
   int64_t step_ratio_ = 1;
-  std::vector<torch::Tensor> history_;      // the last (up to 4) raw model outputs
+  std::vector<torch::Tensor> history_;         // the last (up to 4) raw model outputs
   std::optional<torch::Tensor> first_sample_;  // the sample of call 0, reused by call 1
 };
 

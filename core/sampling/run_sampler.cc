@@ -11,9 +11,9 @@ absl::StatusOr<torch::Tensor> RunSampler(Sampler& sampler, const DenoiseFn& deno
                                          torch::Tensor x_init, torch::Generator& generator) {
   torch::Tensor x = std::move(x_init);
   while (!sampler.done()) {
-    LDM_ASSIGN_OR_RETURN(torch::Tensor model_input,
-                         TorchGuard("RunSampler: scale model input",
-                                    [&] { return sampler.ScaleModelInput(x); }));
+    LDM_ASSIGN_OR_RETURN(
+        torch::Tensor model_input,
+        TorchGuard("RunSampler: scale model input", [&] { return sampler.ScaleModelInput(x); }));
     LDM_ASSIGN_OR_RETURN(torch::Tensor model_output,
                          denoise(model_input, sampler.current_timestep()));
     LDM_ASSIGN_OR_RETURN(x, sampler.Step(model_output, x, generator));

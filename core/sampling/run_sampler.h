@@ -7,9 +7,9 @@
 // become INTERNAL / RESOURCE_EXHAUSTED via TorchGuard.
 #pragma once
 
-#include <functional>
-
 #include <torch/types.h>
+
+#include <functional>
 
 #include "absl/status/statusor.h"
 #include "core/sampling/sampler.h"

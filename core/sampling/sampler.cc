@@ -69,11 +69,12 @@ absl::StatusOr<torch::Tensor> Sampler::Step(const torch::Tensor& model_output,
                                             torch::Generator& generator) {
   const absl::string_view name = SamplerKindName(kind_);
   if (done()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        name, " sampler: Step() called after all ", num_model_calls(), " model calls"));
+    return absl::FailedPreconditionError(absl::StrCat(name, " sampler: Step() called after all ",
+                                                      num_model_calls(), " model calls"));
   }
   if (!model_output.defined() || !sample.defined()) {
-    return absl::InvalidArgumentError(absl::StrCat(name, " sampler: undefined tensor passed to Step()"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, " sampler: undefined tensor passed to Step()"));
   }
   if (model_output.sizes() != sample.sizes()) {
     return absl::InvalidArgumentError(

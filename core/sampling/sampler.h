@@ -26,13 +26,13 @@
 // Step() does not advance the sampler.
 #pragma once
 
+#include <torch/types.h>
+
 #include <initializer_list>
 #include <memory>
-#include <string>
 #include <optional>
+#include <string>
 #include <vector>
-
-#include <torch/types.h>
 
 #include "absl/status/statusor.h"
 #include "core/sampling/noise_schedule.h"
@@ -72,8 +72,8 @@ class Sampler {
 
   // Advances one model call: `model_output` is the (guided) model prediction for `sample` at
   // current_timestep(). Returns the sample for the next call.
-  absl::StatusOr<torch::Tensor> Step(const torch::Tensor& model_output,
-                                     const torch::Tensor& sample, torch::Generator& generator);
+  absl::StatusOr<torch::Tensor> Step(const torch::Tensor& model_output, const torch::Tensor& sample,
+                                     torch::Generator& generator);
 
   // The x_0 estimate of the last Step(), when the method forms one (all samplers except PNDM;
   // for DPM-Solver++ it is the data prediction the update uses). Empty before the first step.
@@ -100,8 +100,9 @@ class Sampler {
   static absl::Status RequireFalse(const ModelConfig& config, const std::string& key,
                                    SamplerKind kind);
   // UNIMPLEMENTED naming prediction_type unless it is one of `allowed`.
-  static absl::Status RequirePrediction(const NoiseSchedule& schedule, SamplerKind kind,
-                                        std::initializer_list<NoiseSchedule::PredictionType> allowed);
+  static absl::Status RequirePrediction(
+      const NoiseSchedule& schedule, SamplerKind kind,
+      std::initializer_list<NoiseSchedule::PredictionType> allowed);
 
   std::vector<double> timesteps_;
   std::vector<double> sigmas_;

@@ -21,8 +21,12 @@ using Json = nlohmann::json;
 // Every __init__ argument of the diffusers 0.27 class with its default value. Keys absent here
 // are not accepted by the class and are ignored when resolving a model's config.
 Json ClassDefaults(SamplerKind kind) {
-  Json base = {{"num_train_timesteps", 1000}, {"beta_start", 0.0001}, {"beta_end", 0.02},
-               {"beta_schedule", "linear"},   {"trained_betas", nullptr}, {"prediction_type", "epsilon"},
+  Json base = {{"num_train_timesteps", 1000},
+               {"beta_start", 0.0001},
+               {"beta_end", 0.02},
+               {"beta_schedule", "linear"},
+               {"trained_betas", nullptr},
+               {"prediction_type", "epsilon"},
                {"steps_offset", 0}};
   switch (kind) {
     case SamplerKind::kDdpm:
@@ -114,9 +118,8 @@ absl::StatusOr<ModelConfig> ResolveSchedulerConfig(const ModelConfig& scheduler_
     resolved["solver_order"] = 2;
     resolved["use_karras_sigmas"] = kind == SamplerKind::kDpmpp2mKarras;
   }
-  return ModelConfig(std::move(resolved),
-                     absl::StrCat(scheduler_config.source(), " (as ", SamplerKindClassName(kind),
-                                  ")"));
+  return ModelConfig(std::move(resolved), absl::StrCat(scheduler_config.source(), " (as ",
+                                                       SamplerKindClassName(kind), ")"));
 }
 
 absl::StatusOr<std::unique_ptr<Sampler>> CreateSampler(const ModelConfig& scheduler_config,

@@ -3,8 +3,8 @@
 // The config is resolved the way diffusers' `Cls.from_config(scheduler_config)` does, with Cls
 // the kind's class (SamplerKindClassName): keys listed in `_use_default_values` and private
 // `_`-keys are dropped; every remaining key that Cls accepts overrides Cls's default; keys Cls does
-// not accept are ignored; absent keys take Cls's defaults. So an Euler sampler built from the SD 1.5
-// PNDM config inherits timestep_spacing "leading" and steps_offset 1, while one built from a
+// not accept are ignored; absent keys take Cls's defaults. So an Euler sampler built from the
+// SD 1.5 PNDM config inherits timestep_spacing "leading" and steps_offset 1, while one built from a
 // config without timestep_spacing gets Euler's default "linspace".
 // The kind then pins what its name promises: dpmpp_2m / dpmpp_2m_karras set
 // algorithm_type "dpmsolver++", solver_order 2 and use_karras_sigmas false / true.

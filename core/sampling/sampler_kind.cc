@@ -51,8 +51,8 @@ absl::StatusOr<SamplerKind> ParseSamplerKind(absl::string_view name) {
     if (lower == info.name) return info.kind;
     names.push_back(info.name);
   }
-  return absl::InvalidArgumentError(absl::StrCat("sampler \"", name, "\" is not one of: ",
-                                                 absl::StrJoin(names, ", ")));
+  return absl::InvalidArgumentError(
+      absl::StrCat("sampler \"", name, "\" is not one of: ", absl::StrJoin(names, ", ")));
 }
 
 absl::string_view SamplerKindName(SamplerKind kind) { return InfoFor(kind).name; }
@@ -69,9 +69,9 @@ absl::StatusOr<SamplerKind> SamplerKindForClassName(absl::string_view class_name
     if (class_name == info.class_name) return info.kind;
     if (classes.empty() || classes.back() != info.class_name) classes.push_back(info.class_name);
   }
-  return absl::UnimplementedError(absl::StrCat("scheduler class \"", class_name,
-                                               "\" is not implemented by ldm; implemented: ",
-                                               absl::StrJoin(classes, ", ")));
+  return absl::UnimplementedError(
+      absl::StrCat("scheduler class \"", class_name,
+                   "\" is not implemented by ldm; implemented: ", absl::StrJoin(classes, ", ")));
 }
 
 absl::StatusOr<SamplerKind> DefaultSamplerKind(const ModelConfig& scheduler_config) {

@@ -38,7 +38,8 @@ absl::string_view SamplerKindClassName(SamplerKind kind);
 
 // Maps a diffusers scheduler class name to the kind ldm uses for it. For
 // DPMSolverMultistepScheduler, `use_karras_sigmas` selects kDpmpp2mKarras. UNIMPLEMENTED (naming
-// the class and the implemented ones) for classes ldm does not implement, e.g. LMSDiscreteScheduler.
+// the class and the implemented ones) for classes ldm does not implement, e.g.
+// LMSDiscreteScheduler.
 absl::StatusOr<SamplerKind> SamplerKindForClassName(absl::string_view class_name,
                                                     bool use_karras_sigmas = false);
 

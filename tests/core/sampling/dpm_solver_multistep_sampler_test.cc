@@ -52,8 +52,8 @@ TEST(DpmSolverMultistepSamplerTest, ExactDataPredictionIsAFixedPoint) {
 }
 
 TEST(DpmSolverMultistepSamplerTest, RejectsThirdOrder) {
-  auto r = DpmSolverMultistepSampler::Create(Linspace({{"solver_order", 3}}), 10,
-                                             SamplerKind::kDpmpp2m);
+  auto r =
+      DpmSolverMultistepSampler::Create(Linspace({{"solver_order", 3}}), 10, SamplerKind::kDpmpp2m);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnimplemented);
   EXPECT_NE(r.status().message().find("solver_order"), std::string::npos);
 }

@@ -23,7 +23,8 @@ TEST(EulerAncestralSamplerTest, SeedDeterminesTheResult) {
 }
 
 TEST(EulerAncestralSamplerTest, LeadingSpacingInitNoiseSigma) {
-  LDM_ASSERT_OK_AND_ASSIGN(auto s, EulerAncestralSampler::Create(testing::Sd15SchedulerConfig(), 4));
+  LDM_ASSERT_OK_AND_ASSIGN(auto s,
+                           EulerAncestralSampler::Create(testing::Sd15SchedulerConfig(), 4));
   const double max_sigma = s->Sigmas().front();
   EXPECT_NEAR(s->init_noise_sigma(), std::sqrt(max_sigma * max_sigma + 1), 1e-5);
   EXPECT_EQ(s->Timesteps(), (std::vector<double>{751, 501, 251, 1}));

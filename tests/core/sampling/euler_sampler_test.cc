@@ -11,8 +11,7 @@ namespace ldm {
 namespace {
 
 ModelConfig Linspace() {
-  return testing::WithOverrides(testing::Sd15SchedulerConfig(),
-                                {{"timestep_spacing", "linspace"}});
+  return testing::WithOverrides(testing::Sd15SchedulerConfig(), {{"timestep_spacing", "linspace"}});
 }
 
 TEST(EulerSamplerTest, SigmasAndScaling) {
@@ -37,8 +36,8 @@ TEST(EulerSamplerTest, DrawsOncePerStepToStayInStepWithDiffusers) {
 
 TEST(EulerSamplerTest, KarrasSigmas) {
   LDM_ASSERT_OK_AND_ASSIGN(
-      auto s, EulerSampler::Create(testing::WithOverrides(Linspace(), {{"use_karras_sigmas", true}}),
-                                   10));
+      auto s,
+      EulerSampler::Create(testing::WithOverrides(Linspace(), {{"use_karras_sigmas", true}}), 10));
   const auto& sig = s->Sigmas();
   EXPECT_NEAR(sig.front(), 14.614646, 1e-4);
   EXPECT_NEAR(sig[9], 0.0291675, 1e-6);

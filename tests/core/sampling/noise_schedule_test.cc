@@ -37,13 +37,13 @@ TEST(NoiseScheduleTest, ScaledLinearMatchesStableDiffusion) {
 }
 
 TEST(NoiseScheduleTest, SquaredCosineAndTrainedBetas) {
-  LDM_ASSERT_OK_AND_ASSIGN(auto cos,
-                           NoiseSchedule::Create(Make(R"({"beta_schedule": "squaredcos_cap_v2"})")));
+  LDM_ASSERT_OK_AND_ASSIGN(
+      auto cos, NoiseSchedule::Create(Make(R"({"beta_schedule": "squaredcos_cap_v2"})")));
   EXPECT_LE(cos->betas().back(), 0.999 + 1e-6);
   EXPECT_GT(cos->betas().back(), 0.5);
   LDM_ASSERT_OK_AND_ASSIGN(
-      auto trained,
-      NoiseSchedule::Create(Make(R"({"num_train_timesteps": 3, "trained_betas": [0.1, 0.2, 0.5]})")));
+      auto trained, NoiseSchedule::Create(
+                        Make(R"({"num_train_timesteps": 3, "trained_betas": [0.1, 0.2, 0.5]})")));
   EXPECT_NEAR(trained->alpha_cumprod(2), 0.9 * 0.8 * 0.5, 1e-6);
   auto bad = NoiseSchedule::Create(Make(R"({"num_train_timesteps": 4, "trained_betas": [0.1]})"));
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
@@ -63,17 +63,17 @@ TEST(NoiseScheduleTest, RejectsUnknownValuesNamingTheField) {
 }
 
 TEST(NoiseScheduleTest, ZeroTerminalSnrRescale) {
-  LDM_ASSERT_OK_AND_ASSIGN(auto plain, NoiseSchedule::Create(
-                                           WithOverrides(Sd15SchedulerConfig(),
-                                                         {{"rescale_betas_zero_snr", true}})));
+  LDM_ASSERT_OK_AND_ASSIGN(
+      auto plain, NoiseSchedule::Create(
+                      WithOverrides(Sd15SchedulerConfig(), {{"rescale_betas_zero_snr", true}})));
   EXPECT_NEAR(plain->alphas_cumprod().back(), 0.0, 1e-12);
   EXPECT_NEAR(plain->alpha_cumprod(0), 1 - 0.00085, 1e-6);  // first step unchanged
   NoiseSchedule::CreateOptions floor;
   floor.floor_terminal_alpha_cumprod = true;
   LDM_ASSERT_OK_AND_ASSIGN(
-      auto floored, NoiseSchedule::Create(WithOverrides(Sd15SchedulerConfig(),
-                                                        {{"rescale_betas_zero_snr", true}}),
-                                          floor));
+      auto floored,
+      NoiseSchedule::Create(
+          WithOverrides(Sd15SchedulerConfig(), {{"rescale_betas_zero_snr", true}}), floor));
   EXPECT_EQ(floored->alphas_cumprod().back(), std::ldexp(1.0, -24));
   EXPECT_TRUE(std::isfinite(floored->train_sigmas().back()));
 }
@@ -87,8 +87,7 @@ TEST(NoiseScheduleTest, TimestepSpacings) {
   EXPECT_EQ(spaced("trailing", 0)->IntegerTimesteps(4), (std::vector<int64_t>{999, 749, 499, 249}));
   EXPECT_EQ(spaced("linspace", 0)->IntegerTimesteps(4), (std::vector<int64_t>{999, 666, 333, 0}));
   EXPECT_EQ(spaced("linspace", 0)->IntegerTimesteps(1), (std::vector<int64_t>{0}));
-  EXPECT_EQ(spaced("linspace", 0)->FractionalTimesteps(4),
-            (std::vector<double>{999, 666, 333, 0}));
+  EXPECT_EQ(spaced("linspace", 0)->FractionalTimesteps(4), (std::vector<double>{999, 666, 333, 0}));
   EXPECT_EQ(spaced("linspace", 0)->FractionalTimesteps(3), (std::vector<double>{999, 499.5, 0}));
   EXPECT_EQ(spaced("trailing", 0)->IntegerTimesteps(3), (std::vector<int64_t>{999, 666, 332}));
   auto s = spaced("leading", 1);

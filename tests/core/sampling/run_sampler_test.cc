@@ -69,8 +69,8 @@ TEST(RunSamplerTest, JobsWithDifferentSamplersAndStepsDoNotInterfere) {
         }
         torch::Tensor out = FakeModel(torch::cat(inputs), torch::cat(cs), torch::cat(ts));
         for (size_t i = 0; i < active.size(); ++i) {
-          auto next = active[i]->sampler->Step(out.slice(0, i, i + 1), active[i]->x,
-                                               active[i]->generator);
+          auto next =
+              active[i]->sampler->Step(out.slice(0, i, i + 1), active[i]->x, active[i]->generator);
           ASSERT_TRUE(next.ok()) << next.status();
           active[i]->x = *next;
         }
@@ -103,7 +103,8 @@ TEST(RunSamplerTest, DdpmWithAllThousandSteps) {
 }
 
 TEST(RunSamplerTest, DenoiseErrorsPropagate) {
-  LDM_ASSERT_OK_AND_ASSIGN(auto sampler, CreateSampler(Sd15SchedulerConfig(), SamplerKind::kEuler, 3));
+  LDM_ASSERT_OK_AND_ASSIGN(auto sampler,
+                           CreateSampler(Sd15SchedulerConfig(), SamplerKind::kEuler, 3));
   torch::Generator gen = Gen(0);
   int calls = 0;
   DenoiseFn failing = [&](const torch::Tensor& in, double) -> absl::StatusOr<torch::Tensor> {

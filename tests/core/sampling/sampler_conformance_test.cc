@@ -25,9 +25,7 @@ namespace {
 
 constexpr double kRtol = 1e-5;  // relative to max|expected| (fixtures README, tolerances)
 
-torch::Tensor ToTensor(const std::vector<double>& v) {
-  return torch::tensor(v, torch::kFloat64);
-}
+torch::Tensor ToTensor(const std::vector<double>& v) { return torch::tensor(v, torch::kFloat64); }
 
 class Reference {
  public:
@@ -178,8 +176,8 @@ void CheckEntry(const nlohmann::json& entry, const std::filesystem::path& dir) {
           << "timesteps " << actual_t << " expected " << timesteps;
     }
     if (ref.Has(p + "sigmas")) {
-      EXPECT_TRUE(testing::CloseRelativeToMax(ToTensor(sampler.Sigmas()), ref.Get(p + "sigmas"),
-                                              kRtol))
+      EXPECT_TRUE(
+          testing::CloseRelativeToMax(ToTensor(sampler.Sigmas()), ref.Get(p + "sigmas"), kRtol))
           << "sigmas";
     }
     ASSERT_TRUE(ref.Has(p + "init_noise_sigma"));
@@ -212,8 +210,8 @@ TEST(SamplerConformanceTest, EveryReferenceEntry) {
     CheckEntry(entry, dir);
     ++g_stats.entries;
   }
-  std::cout << "checked " << g_stats.entries << " entries, " << g_stats.schedules
-            << " schedules, " << g_stats.steps << " steps, " << g_stats.draws
+  std::cout << "checked " << g_stats.entries << " entries, " << g_stats.schedules << " schedules, "
+            << g_stats.steps << " steps, " << g_stats.draws
             << " random draws; worst prev_sample error " << g_stats.worst_relative
             << " of max|x|\n";
   EXPECT_GT(g_stats.steps, 0);

@@ -49,30 +49,30 @@ TEST(SamplerFactoryTest, UnsupportedConfigValuesNameTheField) {
               absl::StatusCode::kUnimplemented, "thresholding");
   ExpectError(CreateSampler(WithOverrides(sd, {{"skip_prk_steps", false}}), SamplerKind::kPndm, 10),
               absl::StatusCode::kUnimplemented, "skip_prk_steps");
-  ExpectError(CreateSampler(WithOverrides(sd, {{"prediction_type", "sample"}}), SamplerKind::kPndm,
-                            10),
-              absl::StatusCode::kUnimplemented, "prediction_type");
+  ExpectError(
+      CreateSampler(WithOverrides(sd, {{"prediction_type", "sample"}}), SamplerKind::kPndm, 10),
+      absl::StatusCode::kUnimplemented, "prediction_type");
   ExpectError(CreateSampler(WithOverrides(sd, {{"prediction_type", "sample"}}),
                             SamplerKind::kEulerAncestral, 10),
               absl::StatusCode::kUnimplemented, "prediction_type");
   ExpectError(CreateSampler(WithOverrides(sd, {{"variance_type", "learned_range"}}),
                             SamplerKind::kDdpm, 10),
               absl::StatusCode::kUnimplemented, "variance_type");
-  ExpectError(CreateSampler(WithOverrides(sd, {{"beta_schedule", "sigmoid"}}), SamplerKind::kDdpm,
-                            10),
-              absl::StatusCode::kUnimplemented, "beta_schedule");
-  ExpectError(CreateSampler(WithOverrides(sd, {{"timestep_spacing", "even"}}), SamplerKind::kEuler,
-                            10),
-              absl::StatusCode::kInvalidArgument, "timestep_spacing");
+  ExpectError(
+      CreateSampler(WithOverrides(sd, {{"beta_schedule", "sigmoid"}}), SamplerKind::kDdpm, 10),
+      absl::StatusCode::kUnimplemented, "beta_schedule");
+  ExpectError(
+      CreateSampler(WithOverrides(sd, {{"timestep_spacing", "even"}}), SamplerKind::kEuler, 10),
+      absl::StatusCode::kInvalidArgument, "timestep_spacing");
   ExpectError(CreateSampler(WithOverrides(sd, {{"interpolation_type", "log_linear"}}),
                             SamplerKind::kEuler, 10),
               absl::StatusCode::kUnimplemented, "interpolation_type");
-  ExpectError(CreateSampler(WithOverrides(sd, {{"use_lu_lambdas", true}}), SamplerKind::kDpmpp2m,
-                            10),
-              absl::StatusCode::kUnimplemented, "use_lu_lambdas");
-  ExpectError(CreateSampler(WithOverrides(sd, {{"num_train_timesteps", "many"}}),
-                            SamplerKind::kDdim, 10),
-              absl::StatusCode::kInvalidArgument, "num_train_timesteps");
+  ExpectError(
+      CreateSampler(WithOverrides(sd, {{"use_lu_lambdas", true}}), SamplerKind::kDpmpp2m, 10),
+      absl::StatusCode::kUnimplemented, "use_lu_lambdas");
+  ExpectError(
+      CreateSampler(WithOverrides(sd, {{"num_train_timesteps", "many"}}), SamplerKind::kDdim, 10),
+      absl::StatusCode::kInvalidArgument, "num_train_timesteps");
   // Leading spacing with steps_offset 1 would index timestep 1000 with 1000 steps.
   ExpectError(CreateSampler(sd, SamplerKind::kDdpm, 1000), absl::StatusCode::kInvalidArgument,
               "steps_offset");
@@ -80,7 +80,8 @@ TEST(SamplerFactoryTest, UnsupportedConfigValuesNameTheField) {
 
 TEST(SamplerFactoryTest, KeysPresentInTheConfigOverrideClassDefaults) {
   // SD 1.5's PNDM config says timestep_spacing "leading" and steps_offset 1: Euler inherits them.
-  LDM_ASSERT_OK_AND_ASSIGN(auto euler, CreateSampler(Sd15SchedulerConfig(), SamplerKind::kEuler, 4));
+  LDM_ASSERT_OK_AND_ASSIGN(auto euler,
+                           CreateSampler(Sd15SchedulerConfig(), SamplerKind::kEuler, 4));
   EXPECT_EQ(euler->Timesteps(), (std::vector<double>{751, 501, 251, 1}));
   const double max_sigma = euler->Sigmas().front();
   EXPECT_NEAR(euler->init_noise_sigma(), std::sqrt(max_sigma * max_sigma + 1), 1e-5);
@@ -142,11 +143,11 @@ TEST(SamplerFactoryTest, DpmKindsPinTheirMethod) {
 
 TEST(SamplerFactoryTest, AcceptsInfinityInDpmConfigs) {
   LDM_ASSERT_OK_AND_ASSIGN(
-      auto s, CreateSampler(WithOverrides(Sd15SchedulerConfig(),
-                                          {{"timestep_spacing", "linspace"},
-                                           {"lambda_min_clipped",
-                                            -std::numeric_limits<double>::infinity()}}),
-                            SamplerKind::kDpmpp2m, 4));
+      auto s, CreateSampler(
+                  WithOverrides(Sd15SchedulerConfig(),
+                                {{"timestep_spacing", "linspace"},
+                                 {"lambda_min_clipped", -std::numeric_limits<double>::infinity()}}),
+                  SamplerKind::kDpmpp2m, 4));
   EXPECT_EQ(s->Timesteps(), (std::vector<double>{999, 749, 500, 250}));
 }
 

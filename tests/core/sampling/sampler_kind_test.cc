@@ -21,8 +21,8 @@ TEST(SamplerKindTest, NamesRoundTripCaseInsensitively) {
 TEST(SamplerKindTest, UnknownNameListsTheValidOnes) {
   auto r = ParseSamplerKind("lms");
   ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
-  for (const char* name : {"ddpm", "ddim", "pndm", "euler", "euler_ancestral", "dpmpp_2m",
-                           "dpmpp_2m_karras"}) {
+  for (const char* name :
+       {"ddpm", "ddim", "pndm", "euler", "euler_ancestral", "dpmpp_2m", "dpmpp_2m_karras"}) {
     EXPECT_NE(r.status().message().find(name), std::string::npos) << name;
   }
 }
@@ -44,9 +44,10 @@ TEST(SamplerKindTest, DiffusersClassNames) {
 
 TEST(SamplerKindTest, DefaultFromSchedulerConfig) {
   EXPECT_EQ(*DefaultSamplerKind(testing::Sd15SchedulerConfig()), SamplerKind::kPndm);
-  ModelConfig dpm(nlohmann::json::parse(
-                      R"({"_class_name": "DPMSolverMultistepScheduler", "use_karras_sigmas": true})"),
-                  "s.json");
+  ModelConfig dpm(
+      nlohmann::json::parse(
+          R"({"_class_name": "DPMSolverMultistepScheduler", "use_karras_sigmas": true})"),
+      "s.json");
   EXPECT_EQ(*DefaultSamplerKind(dpm), SamplerKind::kDpmpp2mKarras);
   ModelConfig none(nlohmann::json::object(), "s.json");
   EXPECT_EQ(DefaultSamplerKind(none).status().code(), absl::StatusCode::kInvalidArgument);

@@ -23,10 +23,9 @@ TEST(SamplerTest, StepContract) {
   EXPECT_EQ(s->Step(torch::ones({1, 4, 2, 3}), x, gen).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(s->Step(torch::Tensor(), x, gen).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(s->Step(torch::ones({1, 4, 2, 2}, torch::kInt64), x.to(torch::kInt64), gen)
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      s->Step(torch::ones({1, 4, 2, 2}, torch::kInt64), x.to(torch::kInt64), gen).status().code(),
+      absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(s->calls_done(), 0);
   LDM_ASSERT_OK(s->Step(x, x, gen));
   EXPECT_TRUE(s->pred_original_sample().has_value());
@@ -45,8 +44,8 @@ TEST(SamplerTest, KeepsTheSampleDtypeAndAgreesAcrossPrecisions) {
     for (int k = 0; k < 3; ++k) {
       auto s = CreateSampler(Sd15SchedulerConfig(), kind, 5).value();
       torch::Generator gen = at::make_generator<at::CPUGeneratorImpl>(7);
-      torch::Tensor x = torch::linspace(-1, 1, 32).view({2, 1, 4, 4}).to(types[k]) *
-                        s->init_noise_sigma();
+      torch::Tensor x =
+          torch::linspace(-1, 1, 32).view({2, 1, 4, 4}).to(types[k]) * s->init_noise_sigma();
       while (!s->done()) {
         torch::Tensor in = s->ScaleModelInput(x);
         auto next = s->Step(0.1 * in + 0.2, x, gen);
