@@ -25,8 +25,9 @@ torch::Tensor AddFresh(torch::Tensor x, const torch::Tensor& y);
 //   q: [B, Lq, H*D]; k, v: [B, Lk, H*D] -> [B, Lq, H*D] in q's dtype.
 // `upcast_attention`: for half/bfloat16 inputs the scores (and softmax) are computed in float32
 // (diffusers' upcast_attention). `upcast_softmax`: only the softmax runs in float32.
-// Uses at::scaled_dot_product_attention with libtorch >= 2, else batched matmuls with the query
-// split into chunks so that the score matrix stays within a bounded working set.
+// Uses at::scaled_dot_product_attention with libtorch >= 2, else batched matmuls over chunks of
+// (batch, head) slices (and of query rows for very long sequences) so that the score matrix of
+// one chunk stays below ~64M elements.
 torch::Tensor MultiHeadAttention(const torch::Tensor& q, const torch::Tensor& k,
                                  const torch::Tensor& v, int64_t heads, bool upcast_attention,
                                  bool upcast_softmax);

@@ -39,14 +39,36 @@ TEST(MultiHeadAttentionTest, MatchesNaiveSelfAndCrossAttention) {
   }
 }
 
-TEST(MultiHeadAttentionTest, LongSequencesAreChunkedCorrectly) {
+// Checks the output rows [row, row + n) against the naive reference (cheap for long sequences).
+void ExpectRowsMatch(const torch::Tensor& out, const torch::Tensor& q, const torch::Tensor& k,
+                     const torch::Tensor& v, int64_t heads, int64_t row, int64_t n) {
+  EXPECT_TRUE(testing::AllClose(out.narrow(1, row, n),
+                                NaiveAttention(q.narrow(1, row, n), k, v, heads), 1e-5, 1e-5))
+      << "rows " << row << ".." << row + n;
+}
+
+TEST(MultiHeadAttentionTest, ManyHeadsOfLongSequencesAreChunkedCorrectly) {
   torch::manual_seed(2);
-  // 5000 x 4096 scores exceed one chunk of the matmul path.
-  auto q = torch::randn({1, 5000, 8});
-  auto k = torch::randn({1, 4096, 8});
-  auto v = torch::randn({1, 4096, 8});
-  EXPECT_TRUE(testing::AllClose(MultiHeadAttention(q, k, v, 1, false, false),
-                                NaiveAttention(q, k, v, 1), 1e-5, 1e-5));
+  // 8 heads of 4096 x 4096 scores span more than one (batch, head) chunk.
+  auto q = torch::randn({1, 4096, 32});
+  auto k = torch::randn({1, 4096, 32});
+  auto v = torch::randn({1, 4096, 32});
+  auto out = MultiHeadAttention(q, k, v, 8, false, false);
+  ASSERT_EQ(out.sizes(), q.sizes());
+  ExpectRowsMatch(out, q, k, v, 8, 0, 16);
+  ExpectRowsMatch(out, q, k, v, 8, 4080, 16);
+}
+
+TEST(MultiHeadAttentionTest, VeryLongQueriesAreSplitByRows) {
+  torch::manual_seed(4);
+  // One head with 16400 x 4100 scores exceeds the chunk bound, so query rows are split.
+  auto q = torch::randn({1, 16400, 4});
+  auto k = torch::randn({1, 4100, 4});
+  auto v = torch::randn({1, 4100, 4});
+  auto out = MultiHeadAttention(q, k, v, 1, false, false);
+  ASSERT_EQ(out.sizes(), q.sizes());
+  ExpectRowsMatch(out, q, k, v, 1, 0, 8);
+  ExpectRowsMatch(out, q, k, v, 1, 16360, 40);
 }
 
 TEST(MultiHeadAttentionTest, UpcastKeepsReducedPrecisionDtypeAndAccuracy) {
