@@ -13,13 +13,13 @@
 namespace ldm {
 namespace {
 
-struct Run {
+struct RecordedRun {
   std::string variant;
   std::filesystem::path file;
 };
 
-std::vector<Run> DiscoverRuns() {
-  std::vector<Run> runs;
+std::vector<RecordedRun> DiscoverRuns() {
+  std::vector<RecordedRun> runs;
   auto root = testing::FixturesDir();
   auto variants = testing::ModelVariants();
   if (!root.ok() || !variants.ok()) return runs;
@@ -30,7 +30,7 @@ std::vector<Run> DiscoverRuns() {
       if (file.ok() && (*file)->Contains("latents_init")) runs.push_back({v, entry.path()});
     }
   }
-  std::sort(runs.begin(), runs.end(), [](const Run& a, const Run& b) { return a.file < b.file; });
+  std::sort(runs.begin(), runs.end(), [](const RecordedRun& a, const RecordedRun& b) { return a.file < b.file; });
   return runs;
 }
 
@@ -41,9 +41,9 @@ TEST(PipelineConformanceTest, FixturesHavePipelineRuns) {
 
 TEST(PipelineConformanceTest, EveryRecordedRunMatchesStepByStep) {
   LDM_ASSERT_OK_AND_ASSIGN(auto root, testing::FixturesDir());
-  const std::vector<Run> runs = DiscoverRuns();
+  const std::vector<RecordedRun> runs = DiscoverRuns();
   ASSERT_FALSE(runs.empty());
-  for (const Run& run : runs) {
+  for (const RecordedRun& run : runs) {
     SCOPED_TRACE(run.file.string());
     LDM_ASSERT_OK_AND_ASSIGN(auto ref, SafeTensorsFile::Open(run.file));
     auto T = [&](const std::string& name) { return ref->Get(name).value(); };
@@ -113,7 +113,7 @@ TEST(PipelineConformanceTest, SeededJobsDrawTheRecordedInitialLatents) {
   // latents_init was drawn as randn(shape, generator=torch.Generator().manual_seed(latents_seed));
   // a job seeded with latents_seed must draw exactly the same noise.
   LDM_ASSERT_OK_AND_ASSIGN(auto root, testing::FixturesDir());
-  for (const Run& run : DiscoverRuns()) {
+  for (const RecordedRun& run : DiscoverRuns()) {
     SCOPED_TRACE(run.file.string());
     LDM_ASSERT_OK_AND_ASSIGN(auto ref, SafeTensorsFile::Open(run.file));
     if (!ref->metadata().count("latents_seed")) continue;

@@ -105,7 +105,15 @@ TEST(PipelineTest, SameSeedSameImageDifferentSeedDifferentImage) {
   o.spec.seed = 43;  // image 1 of the first call
   o.num_images = 1;
   LDM_ASSERT_OK_AND_ASSIGN(auto one, p->Generate(o));
-  EXPECT_EQ(one[0].pixels, two[1].pixels);
+  // Same image alone as in the batch, up to float reordering (at most 1/255 per channel).
+  ASSERT_EQ(one[0].pixels.size(), two[1].pixels.size());
+  int max_diff = 0;
+  for (size_t i = 0; i < one[0].pixels.size(); ++i) {
+    max_diff = std::max(max_diff, std::abs(int(one[0].pixels[i]) - int(two[1].pixels[i])));
+  }
+  EXPECT_LE(max_diff, 1);
+  LDM_ASSERT_OK_AND_ASSIGN(auto again, p->Generate(o));
+  EXPECT_EQ(again[0].pixels, one[0].pixels);  // alone twice: bit-identical
 }
 
 TEST(PipelineTest, PreviewsWithoutProjectionFactorsFallBackToADecode) {
