@@ -11,8 +11,8 @@ AttentionImpl::AttentionImpl(const AttentionOptions& options) : options_(options
   const int64_t kv_dim =
       options_.cross_attention_dim > 0 ? options_.cross_attention_dim : options_.query_dim;
   to_q_ = register_module(
-      "to_q", torch::nn::Linear(torch::nn::LinearOptions(options_.query_dim, inner)
-                                    .bias(options_.bias)));
+      "to_q",
+      torch::nn::Linear(torch::nn::LinearOptions(options_.query_dim, inner).bias(options_.bias)));
   to_k_ = register_module(
       "to_k", torch::nn::Linear(torch::nn::LinearOptions(kv_dim, inner).bias(options_.bias)));
   to_v_ = register_module(

@@ -8,13 +8,13 @@
 // forward() throws c10::Error on bad shapes.
 #pragma once
 
-#include <cstdint>
-
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
+
+#include <cstdint>
 
 namespace ldm::nn {
 

@@ -1,9 +1,9 @@
 #include "core/nn/autoencoder_kl.h"
 
+#include <torch/torch.h>
+
 #include <set>
 #include <utility>
-
-#include <torch/torch.h>
 
 #include "absl/strings/str_cat.h"
 #include "core/common/status_macros.h"
@@ -17,12 +17,24 @@ namespace {
 using nlohmann::json;
 
 const std::set<std::string>& KnownFields() {
-  static const auto* fields = new std::set<std::string>{
-      "act_fn",          "block_out_channels", "down_block_types", "force_upcast",
-      "in_channels",     "latent_channels",    "latents_mean",     "latents_std",
-      "layers_per_block", "mid_block_add_attention", "norm_num_groups", "out_channels",
-      "sample_size",     "scaling_factor",     "shift_factor",     "up_block_types",
-      "use_post_quant_conv", "use_quant_conv"};
+  static const auto* fields = new std::set<std::string>{"act_fn",
+                                                        "block_out_channels",
+                                                        "down_block_types",
+                                                        "force_upcast",
+                                                        "in_channels",
+                                                        "latent_channels",
+                                                        "latents_mean",
+                                                        "latents_std",
+                                                        "layers_per_block",
+                                                        "mid_block_add_attention",
+                                                        "norm_num_groups",
+                                                        "out_channels",
+                                                        "sample_size",
+                                                        "scaling_factor",
+                                                        "shift_factor",
+                                                        "up_block_types",
+                                                        "use_post_quant_conv",
+                                                        "use_quant_conv"};
   return *fields;
 }
 
@@ -72,16 +84,16 @@ absl::StatusOr<AutoencoderKLConfig> AutoencoderKLConfig::FromModelConfig(const M
   LDM_ASSIGN_OR_RETURN(out.up_block_types, StringListOr(c, "up_block_types", out.up_block_types));
   for (const auto& t : out.down_block_types) {
     if (t != "DownEncoderBlock2D") {
-      return absl::UnimplementedError(absl::StrCat(
-          c.source(), ": down_block_types entry '", t,
-          "' is not supported by ldm (supported: DownEncoderBlock2D)"));
+      return absl::UnimplementedError(
+          absl::StrCat(c.source(), ": down_block_types entry '", t,
+                       "' is not supported by ldm (supported: DownEncoderBlock2D)"));
     }
   }
   for (const auto& t : out.up_block_types) {
     if (t != "UpDecoderBlock2D") {
-      return absl::UnimplementedError(absl::StrCat(
-          c.source(), ": up_block_types entry '", t,
-          "' is not supported by ldm (supported: UpDecoderBlock2D)"));
+      return absl::UnimplementedError(
+          absl::StrCat(c.source(), ": up_block_types entry '", t,
+                       "' is not supported by ldm (supported: UpDecoderBlock2D)"));
     }
   }
   LDM_ASSIGN_OR_RETURN(out.layers_per_block, c.GetInt("layers_per_block", out.layers_per_block));
@@ -107,8 +119,8 @@ absl::Status AutoencoderKLConfig::Validate() const {
                                                 " entries, block_out_channels has ", n));
   }
   if (up_block_types.size() != n) {
-    return bad("up_block_types", absl::StrCat("has ", up_block_types.size(),
-                                              " entries, block_out_channels has ", n));
+    return bad("up_block_types",
+               absl::StrCat("has ", up_block_types.size(), " entries, block_out_channels has ", n));
   }
   if (in_channels < 1) return bad("in_channels", "must be >= 1");
   if (out_channels < 1) return bad("out_channels", "must be >= 1");
@@ -145,8 +157,8 @@ AutoencoderKLImpl::AutoencoderKLImpl(const AutoencoderKLConfig& config) : config
   const int64_t z = config_.latent_channels;
   encoder_ = register_module("encoder", nn::VaeEncoder(enc));
   decoder_ = register_module("decoder", nn::VaeDecoder(dec));
-  quant_conv_ = register_module("quant_conv",
-                                torch::nn::Conv2d(torch::nn::Conv2dOptions(2 * z, 2 * z, 1)));
+  quant_conv_ =
+      register_module("quant_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(2 * z, 2 * z, 1)));
   post_quant_conv_ =
       register_module("post_quant_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(z, z, 1)));
 }
@@ -188,9 +200,9 @@ absl::StatusOr<DiagonalGaussian> AutoencoderKLImpl::RunEncode(
     const torch::Tensor& image, std::map<std::string, torch::Tensor>* intermediates) {
   if (!image.defined() || image.dim() != 4 || image.size(1) != config_.in_channels ||
       image.numel() == 0 || !image.is_floating_point()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "AutoencoderKL: image must be a non-empty floating [B, ", config_.in_channels,
-        ", H, W] tensor"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("AutoencoderKL: image must be a non-empty floating [B, ", config_.in_channels,
+                     ", H, W] tensor"));
   }
   return TorchGuard("AutoencoderKL encode", [&]() {
     const torch::Tensor& w = quant_conv_->weight;
@@ -202,9 +214,9 @@ absl::StatusOr<torch::Tensor> AutoencoderKLImpl::RunDecode(
     const torch::Tensor& latents, std::map<std::string, torch::Tensor>* intermediates) {
   if (!latents.defined() || latents.dim() != 4 || latents.size(1) != config_.latent_channels ||
       latents.numel() == 0 || !latents.is_floating_point()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "AutoencoderKL: latents must be a non-empty floating [B, ", config_.latent_channels,
-        ", h, w] tensor"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("AutoencoderKL: latents must be a non-empty floating [B, ",
+                     config_.latent_channels, ", h, w] tensor"));
   }
   return TorchGuard("AutoencoderKL decode", [&]() {
     const torch::Tensor& w = post_quant_conv_->weight;
@@ -222,13 +234,13 @@ absl::StatusOr<AutoencoderKL> LoadAutoencoderKL(const std::filesystem::path& vae
   LDM_ASSIGN_OR_RETURN(AutoencoderKLConfig config, AutoencoderKLConfig::FromModelConfig(raw));
   LDM_ASSIGN_OR_RETURN(std::shared_ptr<const SafeTensorsFile> file,
                        SafeTensorsFile::Open(vae_dir / "diffusion_pytorch_model.safetensors"));
-  LDM_ASSIGN_OR_RETURN(AutoencoderKL model,
-                       TorchGuard(absl::StrCat("building AutoencoderKL from ", vae_dir.string()),
-                                  [&]() {
-                                    AutoencoderKL m(config);
-                                    m->to(device, dtype);
-                                    return m;
-                                  }));
+  LDM_ASSIGN_OR_RETURN(
+      AutoencoderKL model,
+      TorchGuard(absl::StrCat("building AutoencoderKL from ", vae_dir.string()), [&]() {
+        AutoencoderKL m(config);
+        m->to(device, dtype);
+        return m;
+      }));
   LDM_RETURN_IF_ERROR(LoadStateDict(*model, *file));
   model->eval();
   return model;

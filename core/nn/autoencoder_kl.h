@@ -13,15 +13,15 @@
 // exclusive access.
 #pragma once
 
+#include <torch/nn/module.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/pimpl.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
-
-#include <torch/nn/module.h>
-#include <torch/nn/modules/conv.h>
-#include <torch/nn/pimpl.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"

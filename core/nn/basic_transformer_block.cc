@@ -25,8 +25,8 @@ BasicTransformerBlockImpl::BasicTransformerBlockImpl(const BasicTransformerBlock
   attn.cross_attention_dim = options.cross_attention_dim;
   attn2_ = register_module("attn2", Attention(attn));
   norm3_ = register_module("norm3", layer_norm());
-  ff_ = register_module("ff", FeedForward(FeedForwardOptions{.dim = options.dim,
-                                                              .dropout = options.dropout}));
+  ff_ = register_module(
+      "ff", FeedForward(FeedForwardOptions{.dim = options.dim, .dropout = options.dropout}));
 }
 
 torch::Tensor BasicTransformerBlockImpl::forward(const torch::Tensor& x,

@@ -7,11 +7,11 @@
 // Submodules: norm1, attn1, norm2, attn2, norm3, ff.
 #pragma once
 
-#include <cstdint>
-
 #include <torch/nn/module.h>
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
+
+#include <cstdint>
 
 #include "core/nn/attention.h"
 #include "core/nn/feed_forward.h"

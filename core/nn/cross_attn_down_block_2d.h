@@ -5,11 +5,11 @@
 // Submodules: resnets.<i>, attentions.<i>, downsamplers.0.
 #pragma once
 
-#include <vector>
-
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/pimpl.h>
+
+#include <vector>
 
 #include "core/nn/downsample_2d.h"
 #include "core/nn/resnet_block_2d.h"

@@ -5,12 +5,12 @@
 // Submodules: resnets.<i>, attentions.<i>, upsamplers.0.
 #pragma once
 
-#include <cstdint>
-#include <vector>
-
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/pimpl.h>
+
+#include <cstdint>
+#include <vector>
 
 #include "core/nn/resnet_block_2d.h"
 #include "core/nn/transformer_2d_model.h"

@@ -6,10 +6,10 @@ namespace ldm::nn {
 
 Downsample2DImpl::Downsample2DImpl(const Downsample2DOptions& options) : options_(options) {
   if (options_.out_channels == 0) options_.out_channels = options_.channels;
-  conv_ = register_module(
-      "conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(options_.channels, options_.out_channels, 3)
-                                    .stride(2)
-                                    .padding(options_.padding)));
+  conv_ = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(
+                                                        options_.channels, options_.out_channels, 3)
+                                                        .stride(2)
+                                                        .padding(options_.padding)));
 }
 
 torch::Tensor Downsample2DImpl::forward(const torch::Tensor& x) {

@@ -6,11 +6,11 @@
 // Submodule: conv (state_dict key "conv.weight"/"conv.bias"). forward() throws on bad shapes.
 #pragma once
 
-#include <cstdint>
-
 #include <torch/nn/module.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/pimpl.h>
+
+#include <cstdint>
 
 namespace ldm::nn {
 

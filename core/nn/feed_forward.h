@@ -5,13 +5,13 @@
 // Submodules: net.0 (GEGLU, key net.0.proj), net.1 (Dropout), net.2 (Linear).
 #pragma once
 
-#include <cstdint>
-
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
+
+#include <cstdint>
 
 #include "core/nn/geglu.h"
 

@@ -1,18 +1,16 @@
 #include "core/nn/functional.h"
 
+#include <torch/torch.h>
+#include <torch/version.h>
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
-#include <torch/torch.h>
-#include <torch/version.h>
-
 namespace ldm::nn {
 namespace {
 
-bool IsReducedPrecision(torch::ScalarType t) {
-  return t == torch::kHalf || t == torch::kBFloat16;
-}
+bool IsReducedPrecision(torch::ScalarType t) { return t == torch::kHalf || t == torch::kBFloat16; }
 
 }  // namespace
 

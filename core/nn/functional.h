@@ -4,9 +4,9 @@
 // callers at public boundaries wrap them in ldm::TorchGuard.
 #pragma once
 
-#include <cstdint>
-
 #include <torch/types.h>
+
+#include <cstdint>
 
 namespace ldm::nn {
 

@@ -5,11 +5,11 @@
 // Submodule: proj (Linear dim_in -> 2 * dim_out). forward() throws on bad shapes.
 #pragma once
 
-#include <cstdint>
-
 #include <torch/nn/module.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
+
+#include <cstdint>
 
 namespace ldm::nn {
 

@@ -11,23 +11,23 @@ ResnetBlock2DImpl::ResnetBlock2DImpl(const ResnetBlock2DOptions& options) : opti
   const int64_t in = options_.in_channels;
   const int64_t out = options_.out_channels;
   norm1_ = register_module(
-      "norm1", torch::nn::GroupNorm(torch::nn::GroupNormOptions(options_.groups, in)
-                                        .eps(options_.eps)));
+      "norm1",
+      torch::nn::GroupNorm(torch::nn::GroupNormOptions(options_.groups, in).eps(options_.eps)));
   conv1_ = register_module(
       "conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).stride(1).padding(1)));
   if (options_.temb_channels > 0) {
-    time_emb_proj_ = register_module("time_emb_proj",
-                                     torch::nn::Linear(options_.temb_channels, out));
+    time_emb_proj_ =
+        register_module("time_emb_proj", torch::nn::Linear(options_.temb_channels, out));
   }
   norm2_ = register_module(
-      "norm2", torch::nn::GroupNorm(torch::nn::GroupNormOptions(options_.groups, out)
-                                        .eps(options_.eps)));
+      "norm2",
+      torch::nn::GroupNorm(torch::nn::GroupNormOptions(options_.groups, out).eps(options_.eps)));
   dropout_ = register_module("dropout", torch::nn::Dropout(options_.dropout));
   conv2_ = register_module(
       "conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(out, out, 3).stride(1).padding(1)));
   if (in != out) {
-    conv_shortcut_ = register_module(
-        "conv_shortcut", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 1)));
+    conv_shortcut_ =
+        register_module("conv_shortcut", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 1)));
   }
 }
 

@@ -24,9 +24,8 @@ SpatialSelfAttentionImpl::SpatialSelfAttentionImpl(const SpatialSelfAttentionOpt
 }
 
 torch::Tensor SpatialSelfAttentionImpl::forward(const torch::Tensor& x) {
-  TORCH_CHECK(x.dim() == 4 && x.size(1) == options_.channels,
-              "SpatialSelfAttention: expected [B, ", options_.channels, ", H, W], got ",
-              x.sizes());
+  TORCH_CHECK(x.dim() == 4 && x.size(1) == options_.channels, "SpatialSelfAttention: expected [B, ",
+              options_.channels, ", H, W], got ", x.sizes());
   const int64_t b = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
   // GroupNorm on NCHW equals the reference's norm on [B, C, HW]; tokens are pixels.
   torch::Tensor tokens = group_norm_(x).view({b, c, h * w}).transpose(1, 2);

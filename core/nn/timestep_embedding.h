@@ -6,11 +6,11 @@
 // Submodules: linear_1, linear_2. forward() throws on bad shapes.
 #pragma once
 
-#include <cstdint>
-
 #include <torch/nn/module.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
+
+#include <cstdint>
 
 namespace ldm::nn {
 

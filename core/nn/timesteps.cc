@@ -1,8 +1,8 @@
 #include "core/nn/timesteps.h"
 
-#include <cmath>
-
 #include <torch/torch.h>
+
+#include <cmath>
 
 namespace ldm::nn {
 

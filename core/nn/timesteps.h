@@ -9,11 +9,11 @@
 // their fraction); the result is float32 on the timesteps' device. Thread-safe.
 #pragma once
 
-#include <cstdint>
-
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
+
+#include <cstdint>
 
 namespace ldm::nn {
 

@@ -21,13 +21,13 @@ Transformer2DModelImpl::Transformer2DModelImpl(const Transformer2DModelOptions& 
   }
   transformer_blocks_ = register_module("transformer_blocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < options_.num_layers; ++i) {
-    blocks_.push_back(BasicTransformerBlock(BasicTransformerBlockOptions{
-        .dim = inner,
-        .heads = options_.heads,
-        .dim_head = options_.dim_head,
-        .cross_attention_dim = options_.cross_attention_dim,
-        .dropout = options_.dropout,
-        .upcast_attention = options_.upcast_attention}));
+    blocks_.push_back(BasicTransformerBlock(
+        BasicTransformerBlockOptions{.dim = inner,
+                                     .heads = options_.heads,
+                                     .dim_head = options_.dim_head,
+                                     .cross_attention_dim = options_.cross_attention_dim,
+                                     .dropout = options_.dropout,
+                                     .upcast_attention = options_.upcast_attention}));
     transformer_blocks_->push_back(blocks_.back());
   }
   if (options_.use_linear_projection) {

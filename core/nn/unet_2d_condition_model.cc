@@ -1,10 +1,10 @@
 #include "core/nn/unet_2d_condition_model.h"
 
+#include <torch/torch.h>
+
 #include <algorithm>
 #include <set>
 #include <utility>
-
-#include <torch/torch.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -27,20 +27,54 @@ constexpr char kUp[] = "UpBlock2D";
 // Every field diffusers 0.27 writes for UNet2DConditionModel. Anything else is rejected, so a
 // config from a newer or different model never loads with a silently ignored setting.
 const std::set<std::string>& KnownFields() {
-  static const auto* fields = new std::set<std::string>{
-      "act_fn", "addition_embed_type", "addition_embed_type_num_heads", "addition_time_embed_dim",
-      "attention_head_dim", "attention_type", "block_out_channels", "center_input_sample",
-      "class_embed_type", "class_embeddings_concat", "conv_in_kernel", "conv_out_kernel",
-      "cross_attention_dim", "cross_attention_norm", "down_block_types", "downsample_padding",
-      "dropout", "dual_cross_attention", "encoder_hid_dim", "encoder_hid_dim_type",
-      "flip_sin_to_cos", "freq_shift", "in_channels", "layers_per_block",
-      "mid_block_only_cross_attention", "mid_block_scale_factor", "mid_block_type", "norm_eps",
-      "norm_num_groups", "num_attention_heads", "num_class_embeds", "only_cross_attention",
-      "out_channels", "projection_class_embeddings_input_dim", "resnet_out_scale_factor",
-      "resnet_skip_time_act", "resnet_time_scale_shift", "reverse_transformer_layers_per_block",
-      "sample_size", "time_cond_proj_dim", "time_embedding_act_fn", "time_embedding_dim",
-      "time_embedding_type", "timestep_post_act", "transformer_layers_per_block", "up_block_types",
-      "upcast_attention", "use_linear_projection"};
+  static const auto* fields = new std::set<std::string>{"act_fn",
+                                                        "addition_embed_type",
+                                                        "addition_embed_type_num_heads",
+                                                        "addition_time_embed_dim",
+                                                        "attention_head_dim",
+                                                        "attention_type",
+                                                        "block_out_channels",
+                                                        "center_input_sample",
+                                                        "class_embed_type",
+                                                        "class_embeddings_concat",
+                                                        "conv_in_kernel",
+                                                        "conv_out_kernel",
+                                                        "cross_attention_dim",
+                                                        "cross_attention_norm",
+                                                        "down_block_types",
+                                                        "downsample_padding",
+                                                        "dropout",
+                                                        "dual_cross_attention",
+                                                        "encoder_hid_dim",
+                                                        "encoder_hid_dim_type",
+                                                        "flip_sin_to_cos",
+                                                        "freq_shift",
+                                                        "in_channels",
+                                                        "layers_per_block",
+                                                        "mid_block_only_cross_attention",
+                                                        "mid_block_scale_factor",
+                                                        "mid_block_type",
+                                                        "norm_eps",
+                                                        "norm_num_groups",
+                                                        "num_attention_heads",
+                                                        "num_class_embeds",
+                                                        "only_cross_attention",
+                                                        "out_channels",
+                                                        "projection_class_embeddings_input_dim",
+                                                        "resnet_out_scale_factor",
+                                                        "resnet_skip_time_act",
+                                                        "resnet_time_scale_shift",
+                                                        "reverse_transformer_layers_per_block",
+                                                        "sample_size",
+                                                        "time_cond_proj_dim",
+                                                        "time_embedding_act_fn",
+                                                        "time_embedding_dim",
+                                                        "time_embedding_type",
+                                                        "timestep_post_act",
+                                                        "transformer_layers_per_block",
+                                                        "up_block_types",
+                                                        "upcast_attention",
+                                                        "use_linear_projection"};
   return *fields;
 }
 
@@ -101,8 +135,9 @@ absl::Status RejectUnsupported(const ModelConfig& c) {
       any_true = true;
     }
     if (any_true) {
-      return absl::UnimplementedError(absl::StrCat(c.source(), ": 'only_cross_attention' = ",
-                                                   v.dump(), " is not supported by ldm "
+      return absl::UnimplementedError(absl::StrCat(c.source(),
+                                                   ": 'only_cross_attention' = ", v.dump(),
+                                                   " is not supported by ldm "
                                                    "(supported: false)"));
     }
   }
@@ -121,8 +156,7 @@ int64_t UNet2DConditionConfig::TimeEmbedDim() const {
   return time_embedding_dim > 0 ? time_embedding_dim : 4 * block_out_channels.at(0);
 }
 
-absl::StatusOr<UNet2DConditionConfig> UNet2DConditionConfig::FromModelConfig(
-    const ModelConfig& c) {
+absl::StatusOr<UNet2DConditionConfig> UNet2DConditionConfig::FromModelConfig(const ModelConfig& c) {
   LDM_RETURN_IF_ERROR(RejectUnsupported(c));
   UNet2DConditionConfig out;
   LDM_ASSIGN_OR_RETURN(out.in_channels, c.GetInt("in_channels", out.in_channels));
@@ -138,16 +172,16 @@ absl::StatusOr<UNet2DConditionConfig> UNet2DConditionConfig::FromModelConfig(
   LDM_ASSIGN_OR_RETURN(out.up_block_types, StringListOr(c, "up_block_types", out.up_block_types));
   for (const auto& t : out.down_block_types) {
     if (t != kCrossAttnDown && t != kDown) {
-      return absl::UnimplementedError(absl::StrCat(c.source(), ": down_block_types entry '", t,
-                                                   "' is not supported by ldm (supported: ",
-                                                   kCrossAttnDown, ", ", kDown, ")"));
+      return absl::UnimplementedError(
+          absl::StrCat(c.source(), ": down_block_types entry '", t,
+                       "' is not supported by ldm (supported: ", kCrossAttnDown, ", ", kDown, ")"));
     }
   }
   for (const auto& t : out.up_block_types) {
     if (t != kCrossAttnUp && t != kUp) {
-      return absl::UnimplementedError(absl::StrCat(c.source(), ": up_block_types entry '", t,
-                                                   "' is not supported by ldm (supported: ",
-                                                   kCrossAttnUp, ", ", kUp, ")"));
+      return absl::UnimplementedError(
+          absl::StrCat(c.source(), ": up_block_types entry '", t,
+                       "' is not supported by ldm (supported: ", kCrossAttnUp, ", ", kUp, ")"));
     }
   }
   if (out.down_block_types.size() != n) {
@@ -196,8 +230,8 @@ absl::Status UNet2DConditionConfig::Validate() const {
   if (down_block_types.size() != n || up_block_types.size() != n) {
     return bad("down_block_types", "and up_block_types need one entry per block_out_channels");
   }
-  for (const auto* list : {&layers_per_block, &num_attention_heads,
-                           &transformer_layers_per_block, &cross_attention_dim}) {
+  for (const auto* list : {&layers_per_block, &num_attention_heads, &transformer_layers_per_block,
+                           &cross_attention_dim}) {
     if (list->size() != n) return bad("layers_per_block", "per-block lists have wrong length");
   }
   if (in_channels < 1) return bad("in_channels", "must be >= 1");
@@ -243,10 +277,9 @@ UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNet2DConditionConfig& 
       "conv_in",
       torch::nn::Conv2d(torch::nn::Conv2dOptions(config_.in_channels, ch[0], 3).padding(1)));
   time_proj_ = register_module(
-      "time_proj", nn::Timesteps(nn::TimestepsOptions{
-                       .dim = ch[0],
-                       .flip_sin_to_cos = config_.flip_sin_to_cos,
-                       .downscale_freq_shift = config_.freq_shift}));
+      "time_proj", nn::Timesteps(nn::TimestepsOptions{.dim = ch[0],
+                                                      .flip_sin_to_cos = config_.flip_sin_to_cos,
+                                                      .downscale_freq_shift = config_.freq_shift}));
   time_embedding_ = register_module("time_embedding", nn::TimestepEmbedding(ch[0], temb));
   if (config_.num_class_embeds > 0) {
     class_embedding_ =
@@ -320,19 +353,18 @@ UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNet2DConditionConfig& 
     }
   }
   conv_norm_out_ = register_module(
-      "conv_norm_out", torch::nn::GroupNorm(torch::nn::GroupNormOptions(config_.norm_num_groups,
-                                                                        ch[0])
-                                                .eps(config_.norm_eps)));
+      "conv_norm_out",
+      torch::nn::GroupNorm(
+          torch::nn::GroupNormOptions(config_.norm_num_groups, ch[0]).eps(config_.norm_eps)));
   conv_out_ = register_module(
       "conv_out",
       torch::nn::Conv2d(torch::nn::Conv2dOptions(ch[0], config_.out_channels, 3).padding(1)));
 }
 
-torch::Tensor UNet2DConditionModelImpl::forward(const torch::Tensor& sample,
-                                                const torch::Tensor& timesteps,
-                                                const torch::Tensor& encoder_hidden_states,
-                                                const torch::Tensor& class_labels,
-                                                std::map<std::string, torch::Tensor>* intermediates) {
+torch::Tensor UNet2DConditionModelImpl::forward(
+    const torch::Tensor& sample, const torch::Tensor& timesteps,
+    const torch::Tensor& encoder_hidden_states, const torch::Tensor& class_labels,
+    std::map<std::string, torch::Tensor>* intermediates) {
   TORCH_CHECK(sample.dim() == 4 && sample.size(1) == config_.in_channels,
               "UNet2DConditionModel: sample must be [B, ", config_.in_channels, ", H, W], got ",
               sample.sizes());
@@ -409,20 +441,19 @@ absl::StatusOr<torch::Tensor> UNet2DConditionModelImpl::Run(
   };
   if (!sample.defined() || sample.dim() != 4 || sample.size(1) != config_.in_channels ||
       sample.numel() == 0) {
-    return invalid("sample", absl::StrCat("must be a non-empty [B, ", config_.in_channels,
-                                          ", H, W] tensor"));
+    return invalid("sample",
+                   absl::StrCat("must be a non-empty [B, ", config_.in_channels, ", H, W] tensor"));
   }
   if (!sample.is_floating_point()) return invalid("sample", "must be a floating-point tensor");
   const int64_t batch = sample.size(0);
-  if (!timesteps.defined() || !(timesteps.dim() == 0 ||
-                                (timesteps.dim() == 1 && timesteps.size(0) == batch))) {
+  if (!timesteps.defined() ||
+      !(timesteps.dim() == 0 || (timesteps.dim() == 1 && timesteps.size(0) == batch))) {
     return invalid("timesteps", absl::StrCat("must be 0-dim or [", batch, "]"));
   }
   const std::set<int64_t> dims(config_.cross_attention_dim.begin(),
                                config_.cross_attention_dim.end());
   if (!encoder_hidden_states.defined() || encoder_hidden_states.dim() != 3 ||
-      encoder_hidden_states.size(0) != batch ||
-      dims.count(encoder_hidden_states.size(2)) == 0) {
+      encoder_hidden_states.size(0) != batch || dims.count(encoder_hidden_states.size(2)) == 0) {
     return invalid("encoder_hidden_states",
                    absl::StrCat("must be [", batch, ", L, ", *dims.rbegin(), "]"));
   }
@@ -432,8 +463,9 @@ absl::StatusOr<torch::Tensor> UNet2DConditionModelImpl::Run(
       return invalid("class_labels", absl::StrCat("must be an integer [", batch, "] tensor"));
     }
     const auto [min_label, max_label] = TorchGuard("class_labels range", [&]() {
-      return std::make_pair(class_labels.min().item<int64_t>(), class_labels.max().item<int64_t>());
-    }).value_or(std::make_pair(int64_t{-1}, int64_t{-1}));
+                                          return std::make_pair(class_labels.min().item<int64_t>(),
+                                                                class_labels.max().item<int64_t>());
+                                        }).value_or(std::make_pair(int64_t{-1}, int64_t{-1}));
     if (min_label < 0 || max_label >= config_.num_class_embeds) {
       return invalid("class_labels",
                      absl::StrCat("must be in [0, ", config_.num_class_embeds - 1, "]"));
@@ -456,17 +488,15 @@ absl::StatusOr<UNet2DConditionModel> LoadUNet(const std::filesystem::path& unet_
         absl::StrCat("LoadUNet: dtype must be floating point, got ", c10::toString(dtype)));
   }
   LDM_ASSIGN_OR_RETURN(ModelConfig raw, ModelConfig::FromFile(unet_dir / "config.json"));
-  LDM_ASSIGN_OR_RETURN(UNet2DConditionConfig config,
-                       UNet2DConditionConfig::FromModelConfig(raw));
+  LDM_ASSIGN_OR_RETURN(UNet2DConditionConfig config, UNet2DConditionConfig::FromModelConfig(raw));
   const std::filesystem::path weights = unet_dir / "diffusion_pytorch_model.safetensors";
   LDM_ASSIGN_OR_RETURN(std::shared_ptr<const SafeTensorsFile> file, SafeTensorsFile::Open(weights));
-  LDM_ASSIGN_OR_RETURN(
-      UNet2DConditionModel model,
-      TorchGuard(absl::StrCat("building UNet from ", unet_dir.string()), [&]() {
-        UNet2DConditionModel m(config);
-        m->to(device, dtype);
-        return m;
-      }));
+  LDM_ASSIGN_OR_RETURN(UNet2DConditionModel model,
+                       TorchGuard(absl::StrCat("building UNet from ", unet_dir.string()), [&]() {
+                         UNet2DConditionModel m(config);
+                         m->to(device, dtype);
+                         return m;
+                       }));
   LDM_RETURN_IF_ERROR(LoadStateDict(*model, *file));
   model->eval();
   return model;

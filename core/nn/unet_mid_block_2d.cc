@@ -20,12 +20,12 @@ UNetMidBlock2DImpl::UNetMidBlock2DImpl(const UNetBlockOptions& o) {
   resnets_.push_back(make_resnet());
   resnets->push_back(resnets_.back());
   for (int64_t i = 0; i < o.num_layers; ++i) {
-    attentions_.push_back(SpatialSelfAttention(SpatialSelfAttentionOptions{
-        .channels = c,
-        .dim_head = c,
-        .groups = o.groups,
-        .eps = o.eps,
-        .rescale_output_factor = o.output_scale_factor}));
+    attentions_.push_back(SpatialSelfAttention(
+        SpatialSelfAttentionOptions{.channels = c,
+                                    .dim_head = c,
+                                    .groups = o.groups,
+                                    .eps = o.eps,
+                                    .rescale_output_factor = o.output_scale_factor}));
     attentions->push_back(attentions_.back());
     resnets_.push_back(make_resnet());
     resnets->push_back(resnets_.back());

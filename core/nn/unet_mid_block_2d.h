@@ -6,11 +6,11 @@
 // Submodules: resnets.0, attentions.0, resnets.1.
 #pragma once
 
-#include <vector>
-
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/pimpl.h>
+
+#include <vector>
 
 #include "core/nn/resnet_block_2d.h"
 #include "core/nn/spatial_self_attention.h"

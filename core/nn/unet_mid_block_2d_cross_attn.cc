@@ -22,15 +22,15 @@ UNetMidBlock2DCrossAttnImpl::UNetMidBlock2DCrossAttnImpl(const UNetBlockOptions&
   resnets_.push_back(make_resnet());
   resnets->push_back(resnets_.back());
   for (int64_t i = 0; i < o.num_layers; ++i) {
-    attentions_.push_back(Transformer2DModel(Transformer2DModelOptions{
-        .in_channels = c,
-        .heads = o.heads,
-        .dim_head = c / o.heads,
-        .num_layers = o.transformer_layers,
-        .cross_attention_dim = o.cross_attention_dim,
-        .groups = o.groups,
-        .use_linear_projection = o.use_linear_projection,
-        .upcast_attention = o.upcast_attention}));
+    attentions_.push_back(Transformer2DModel(
+        Transformer2DModelOptions{.in_channels = c,
+                                  .heads = o.heads,
+                                  .dim_head = c / o.heads,
+                                  .num_layers = o.transformer_layers,
+                                  .cross_attention_dim = o.cross_attention_dim,
+                                  .groups = o.groups,
+                                  .use_linear_projection = o.use_linear_projection,
+                                  .upcast_attention = o.upcast_attention}));
     attentions->push_back(attentions_.back());
     resnets_.push_back(make_resnet());
     resnets->push_back(resnets_.back());

@@ -5,11 +5,11 @@
 // Submodules: resnets.<i> (num_layers + 1), attentions.<i>.
 #pragma once
 
-#include <vector>
-
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/pimpl.h>
+
+#include <vector>
 
 #include "core/nn/resnet_block_2d.h"
 #include "core/nn/transformer_2d_model.h"

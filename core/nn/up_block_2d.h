@@ -4,12 +4,12 @@
 // Submodules: resnets.<i>, upsamplers.0.
 #pragma once
 
-#include <cstdint>
-#include <vector>
-
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/pimpl.h>
+
+#include <cstdint>
+#include <vector>
 
 #include "core/nn/resnet_block_2d.h"
 #include "core/nn/unet_block_options.h"
@@ -24,8 +24,7 @@ class UpBlock2DImpl : public torch::nn::Module {
 
   // As CrossAttnUpBlock2D::forward without the context.
   torch::Tensor forward(const torch::Tensor& x, std::vector<torch::Tensor>* skips,
-                        const torch::Tensor& temb,
-                        const std::vector<int64_t>& upsample_size = {});
+                        const torch::Tensor& temb, const std::vector<int64_t>& upsample_size = {});
 
   int64_t num_layers() const { return static_cast<int64_t>(resnets_.size()); }
 

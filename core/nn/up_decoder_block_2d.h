@@ -4,11 +4,11 @@
 // Submodules: resnets.<i>, upsamplers.0.
 #pragma once
 
-#include <vector>
-
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/pimpl.h>
+
+#include <vector>
 
 #include "core/nn/resnet_block_2d.h"
 #include "core/nn/unet_block_options.h"

@@ -4,12 +4,12 @@
 // Submodule: conv. forward() throws on bad shapes.
 #pragma once
 
-#include <cstdint>
-#include <vector>
-
 #include <torch/nn/module.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/pimpl.h>
+
+#include <cstdint>
+#include <vector>
 
 namespace ldm::nn {
 

@@ -24,13 +24,13 @@ VaeDecoderImpl::VaeDecoderImpl(const VaeCoderOptions& options) : options_(option
   for (size_t i = 0; i < ch.size(); ++i) {
     const int64_t in = out;
     out = ch[ch.size() - 1 - i];
-    up_blocks_.push_back(UpDecoderBlock2D(UNetBlockOptions{
-        .in_channels = in,
-        .out_channels = out,
-        .num_layers = options_.layers_per_block + 1,
-        .groups = options_.groups,
-        .eps = kVaeEps,
-        .add_sampler = i + 1 < ch.size()}));
+    up_blocks_.push_back(
+        UpDecoderBlock2D(UNetBlockOptions{.in_channels = in,
+                                          .out_channels = out,
+                                          .num_layers = options_.layers_per_block + 1,
+                                          .groups = options_.groups,
+                                          .eps = kVaeEps,
+                                          .add_sampler = i + 1 < ch.size()}));
     blocks->push_back(up_blocks_.back());
   }
   conv_norm_out_ = register_module(

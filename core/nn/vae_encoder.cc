@@ -22,14 +22,14 @@ VaeEncoderImpl::VaeEncoderImpl(const VaeCoderOptions& options) : options_(option
   for (size_t i = 0; i < ch.size(); ++i) {
     const int64_t in = out;
     out = ch[i];
-    down_blocks_.push_back(DownEncoderBlock2D(UNetBlockOptions{
-        .in_channels = in,
-        .out_channels = out,
-        .num_layers = options_.layers_per_block,
-        .groups = options_.groups,
-        .eps = kVaeEps,
-        .add_sampler = i + 1 < ch.size(),
-        .downsample_padding = 0}));
+    down_blocks_.push_back(
+        DownEncoderBlock2D(UNetBlockOptions{.in_channels = in,
+                                            .out_channels = out,
+                                            .num_layers = options_.layers_per_block,
+                                            .groups = options_.groups,
+                                            .eps = kVaeEps,
+                                            .add_sampler = i + 1 < ch.size(),
+                                            .downsample_padding = 0}));
     blocks->push_back(down_blocks_.back());
   }
   mid_block_ = register_module(
@@ -39,8 +39,9 @@ VaeEncoderImpl::VaeEncoderImpl(const VaeCoderOptions& options) : options_(option
       "conv_norm_out",
       torch::nn::GroupNorm(torch::nn::GroupNormOptions(options_.groups, ch.back()).eps(kVaeEps)));
   conv_out_ = register_module(
-      "conv_out", torch::nn::Conv2d(
-                      torch::nn::Conv2dOptions(ch.back(), 2 * options_.out_channels, 3).padding(1)));
+      "conv_out",
+      torch::nn::Conv2d(
+          torch::nn::Conv2dOptions(ch.back(), 2 * options_.out_channels, 3).padding(1)));
 }
 
 torch::Tensor VaeEncoderImpl::forward(const torch::Tensor& x,

@@ -7,16 +7,16 @@
 // Submodules: conv_in, down_blocks.<i>, mid_block, conv_norm_out, conv_out.
 #pragma once
 
-#include <cstdint>
-#include <map>
-#include <string>
-#include <vector>
-
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "core/nn/down_encoder_block_2d.h"
 #include "core/nn/unet_mid_block_2d.h"

@@ -1,12 +1,12 @@
 // Conformance of AutoencoderKL with the diffusers references (fixtures README section 3,
 // vae.safetensors): decode, encode (moments, mean/logvar/std, seeded sample) and intermediates
 // (batch element 0). Variants and intermediate names are discovered from the fixtures folder.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
 #include <filesystem>
 #include <map>
 #include <string>
-
-#include <gtest/gtest.h>
-#include <torch/torch.h>
 
 #include "absl/strings/match.h"
 #include "core/common/status_macros.h"
@@ -32,17 +32,17 @@ absl::StatusOr<std::vector<VariantData>> LoadVariants() {
   LDM_ASSIGN_OR_RETURN(std::filesystem::path root, testing::FixturesDir());
   std::vector<VariantData> out;
   for (const auto& v : variants) {
-    LDM_ASSIGN_OR_RETURN(nlohmann::json index,
-                         testing::ReadFixtureJson(std::filesystem::path("references") / v /
-                                                  "index.json"));
+    LDM_ASSIGN_OR_RETURN(
+        nlohmann::json index,
+        testing::ReadFixtureJson(std::filesystem::path("references") / v / "index.json"));
     if (!index.contains("reference_files") || !index["reference_files"].contains("vae") ||
         !index["reference_files"]["vae"].contains("file")) {
       return absl::InvalidArgumentError(v + ": index.json has no reference_files.vae.file");
     }
     VariantData d;
     d.name = v;
-    LDM_ASSIGN_OR_RETURN(d.vae, LoadAutoencoderKL(root / "models" / v / "vae", torch::kCPU,
-                                                  torch::kFloat32));
+    LDM_ASSIGN_OR_RETURN(
+        d.vae, LoadAutoencoderKL(root / "models" / v / "vae", torch::kCPU, torch::kFloat32));
     LDM_ASSIGN_OR_RETURN(
         d.ref, SafeTensorsFile::Open(root / "references" / v /
                                      index["reference_files"]["vae"]["file"].get<std::string>()));
@@ -82,8 +82,8 @@ class AutoencoderKLConformanceTest : public ::testing::Test {
       SCOPED_TRACE(name);
       ASSERT_EQ(inter.count(key), 1u) << "intermediate not recorded: " << key;
       torch::Tensor expected = Get(d, name);
-      EXPECT_TRUE(testing::AllClose(inter.at(key).narrow(0, 0, expected.size(0)), expected, kAtol,
-                                    kRtol));
+      EXPECT_TRUE(
+          testing::AllClose(inter.at(key).narrow(0, 0, expected.size(0)), expected, kAtol, kRtol));
       ++checked;
     }
     EXPECT_GT(checked, 0) << "reference has no " << prefix << " tensors";

@@ -1,12 +1,12 @@
 // Unit tests of AutoencoderKL: config rejection, strict loading, shapes, dtypes, trainability.
 #include "core/nn/autoencoder_kl.h"
 
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
 #include <filesystem>
 #include <fstream>
 #include <string>
-
-#include <gtest/gtest.h>
-#include <torch/torch.h>
 
 #include "core/io/safetensors_writer.h"
 #include "core/io/state_dict_loader.h"
@@ -165,9 +165,9 @@ TEST(LoadAutoencoderKLTest, LoadsStrictly) {
     EXPECT_TRUE(WriteSafeTensors(dir / "diffusion_pytorch_model.safetensors", weights).ok());
     return dir;
   };
-  LDM_ASSERT_OK_AND_ASSIGN(AutoencoderKL loaded, LoadAutoencoderKL(write("vae-ok", TinyConfigJson(),
-                                                                        sd),
-                                                                  torch::kCPU, torch::kFloat32));
+  LDM_ASSERT_OK_AND_ASSIGN(
+      AutoencoderKL loaded,
+      LoadAutoencoderKL(write("vae-ok", TinyConfigJson(), sd), torch::kCPU, torch::kFloat32));
   EXPECT_TRUE(torch::equal(loaded->named_parameters()["decoder.conv_out.weight"],
                            m->named_parameters()["decoder.conv_out.weight"]));
   auto missing = sd;
@@ -180,8 +180,7 @@ TEST(LoadAutoencoderKLTest, LoadsStrictly) {
       << r.status();
   auto legacy = sd;  // legacy attention names are not accepted silently
   legacy["encoder.mid_block.attentions.0.query.weight"] = torch::zeros({16, 16});
-  r = LoadAutoencoderKL(write("vae-extra", TinyConfigJson(), legacy), torch::kCPU,
-                        torch::kFloat32);
+  r = LoadAutoencoderKL(write("vae-extra", TinyConfigJson(), legacy), torch::kCPU, torch::kFloat32);
   EXPECT_NE(r.status().message().find("unexpected key(s)"), std::string::npos) << r.status();
   json other = TinyConfigJson();
   other["latent_channels"] = 8;

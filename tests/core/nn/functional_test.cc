@@ -1,9 +1,9 @@
 #include "core/nn/functional.h"
 
-#include <cmath>
-
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+
+#include <cmath>
 
 #include "tests/testing/tensor_matchers.h"
 
@@ -11,8 +11,8 @@ namespace ldm::nn {
 namespace {
 
 // Per-head softmax(q k^T / sqrt(d)) v written out with explicit loops over heads, in float64.
-torch::Tensor NaiveAttention(const torch::Tensor& q, const torch::Tensor& k,
-                             const torch::Tensor& v, int64_t heads) {
+torch::Tensor NaiveAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                             int64_t heads) {
   const int64_t d = q.size(2) / heads;
   std::vector<torch::Tensor> outs;
   for (int64_t h = 0; h < heads; ++h) {

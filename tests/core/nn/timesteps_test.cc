@@ -1,9 +1,9 @@
 #include "core/nn/timesteps.h"
 
-#include <cmath>
-
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+
+#include <cmath>
 
 #include "tests/testing/tensor_matchers.h"
 
@@ -29,8 +29,8 @@ TEST(TimestepsTest, MatchesTheFormulaForIntAndFractionalTimesteps) {
   for (bool flip : {true, false}) {
     for (double shift : {0.0, 1.0}) {
       SCOPED_TRACE(::testing::Message() << "flip " << flip << " shift " << shift);
-      Timesteps proj(TimestepsOptions{.dim = 8, .flip_sin_to_cos = flip,
-                                      .downscale_freq_shift = shift});
+      Timesteps proj(
+          TimestepsOptions{.dim = 8, .flip_sin_to_cos = flip, .downscale_freq_shift = shift});
       auto a = proj(torch::tensor({0, 1, 999}));
       EXPECT_EQ(a.scalar_type(), torch::kFloat32);
       EXPECT_TRUE(testing::AllClose(a, Expected({0, 1, 999}, 8, flip, shift), 2e-4));

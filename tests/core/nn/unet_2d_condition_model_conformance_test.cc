@@ -2,12 +2,12 @@
 // (README sections 2 and 3). Every variant under models/ with references is checked; nothing is
 // hard-coded per variant: inputs, optional class labels and intermediate names come from the
 // reference file.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
 #include <filesystem>
 #include <map>
 #include <string>
-
-#include <gtest/gtest.h>
-#include <torch/torch.h>
 
 #include "absl/strings/match.h"
 #include "core/common/status_macros.h"
@@ -35,9 +35,9 @@ absl::StatusOr<std::vector<VariantData>> LoadVariants() {
   LDM_ASSIGN_OR_RETURN(std::filesystem::path root, testing::FixturesDir());
   std::vector<VariantData> out;
   for (const auto& v : variants) {
-    LDM_ASSIGN_OR_RETURN(nlohmann::json index,
-                         testing::ReadFixtureJson(std::filesystem::path("references") / v /
-                                                  "index.json"));
+    LDM_ASSIGN_OR_RETURN(
+        nlohmann::json index,
+        testing::ReadFixtureJson(std::filesystem::path("references") / v / "index.json"));
     const nlohmann::json* entry = nullptr;
     if (index.contains("reference_files") && index["reference_files"].contains("unet")) {
       entry = &index["reference_files"]["unet"];
@@ -47,8 +47,8 @@ absl::StatusOr<std::vector<VariantData>> LoadVariants() {
     }
     VariantData d;
     d.name = v;
-    LDM_ASSIGN_OR_RETURN(d.unet, LoadUNet(root / "models" / v / "unet", torch::kCPU,
-                                          torch::kFloat32));
+    LDM_ASSIGN_OR_RETURN(d.unet,
+                         LoadUNet(root / "models" / v / "unet", torch::kCPU, torch::kFloat32));
     LDM_ASSIGN_OR_RETURN(d.ref, SafeTensorsFile::Open(root / "references" / v /
                                                       (*entry)["file"].get<std::string>()));
     out.push_back(std::move(d));
@@ -93,9 +93,9 @@ TEST_F(UNetConformanceTest, CaseAPerSampleIntegerTimestepsWithIntermediates) {
     SCOPED_TRACE(d.name);
     torch::NoGradGuard no_grad;
     std::map<std::string, torch::Tensor> inter;
-    LDM_ASSERT_OK_AND_ASSIGN(
-        torch::Tensor out, d.unet->Run(Get(d, "sample"), Get(d, "a.timesteps"),
-                                       Get(d, "encoder_hidden_states"), ClassLabels(d), &inter));
+    LDM_ASSERT_OK_AND_ASSIGN(torch::Tensor out,
+                             d.unet->Run(Get(d, "sample"), Get(d, "a.timesteps"),
+                                         Get(d, "encoder_hidden_states"), ClassLabels(d), &inter));
     EXPECT_TRUE(testing::AllClose(out, Get(d, "a.out"), kAtol, kRtol));
     int checked = 0;
     for (const std::string& name : d.ref->Names()) {
@@ -116,9 +116,9 @@ TEST_F(UNetConformanceTest, CaseBFractionalFloatTimesteps) {
     torch::NoGradGuard no_grad;
     torch::Tensor t = Get(d, "b.timesteps");
     ASSERT_EQ(t.scalar_type(), torch::kFloat32);
-    LDM_ASSERT_OK_AND_ASSIGN(torch::Tensor out, d.unet->Run(Get(d, "sample"), t,
-                                                            Get(d, "encoder_hidden_states"),
-                                                            ClassLabels(d)));
+    LDM_ASSERT_OK_AND_ASSIGN(
+        torch::Tensor out,
+        d.unet->Run(Get(d, "sample"), t, Get(d, "encoder_hidden_states"), ClassLabels(d)));
     EXPECT_TRUE(testing::AllClose(out, Get(d, "b.out"), kAtol, kRtol));
   }
 }
@@ -133,10 +133,9 @@ TEST_F(UNetConformanceTest, CaseCZeroDimTimestepBroadcastOverBatch) {
     const int64_t b = expected.size(0);
     torch::Tensor labels = ClassLabels(d);
     if (labels.defined()) labels = labels.narrow(0, 0, b);
-    LDM_ASSERT_OK_AND_ASSIGN(
-        torch::Tensor out,
-        d.unet->Run(Get(d, "sample").narrow(0, 0, b), t,
-                    Get(d, "encoder_hidden_states").narrow(0, 0, b), labels));
+    LDM_ASSERT_OK_AND_ASSIGN(torch::Tensor out,
+                             d.unet->Run(Get(d, "sample").narrow(0, 0, b), t,
+                                         Get(d, "encoder_hidden_states").narrow(0, 0, b), labels));
     EXPECT_TRUE(testing::AllClose(out, expected, kAtol, kRtol));
   }
 }

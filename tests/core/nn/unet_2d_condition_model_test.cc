@@ -2,12 +2,12 @@
 // input validation and trainability. Uses a tiny self-contained config (no fixtures needed).
 #include "core/nn/unet_2d_condition_model.h"
 
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
 #include <filesystem>
 #include <fstream>
 #include <string>
-
-#include <gtest/gtest.h>
-#include <torch/torch.h>
 
 #include "core/io/safetensors_writer.h"
 #include "core/io/state_dict_loader.h"
@@ -125,17 +125,16 @@ TEST(UNet2DConditionConfigTest, RejectsInconsistentValuesAsInvalidArgument) {
 TEST(UNet2DConditionModelTest, ParameterNamesAreDiffusersKeys) {
   UNet2DConditionModel m = TinyModel();
   auto sd = StateDictOf(*m);
-  for (const char* key : {"conv_in.weight", "time_embedding.linear_1.weight",
-                          "down_blocks.0.attentions.0.proj_in.weight",
-                          "down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q.weight",
-                          "down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_out.0.bias",
-                          "down_blocks.0.attentions.0.transformer_blocks.0.ff.net.0.proj.weight",
-                          "down_blocks.0.attentions.0.transformer_blocks.0.ff.net.2.weight",
-                          "down_blocks.0.downsamplers.0.conv.weight",
-                          "down_blocks.1.resnets.0.conv_shortcut.weight",
-                          "mid_block.resnets.1.time_emb_proj.weight",
-                          "up_blocks.0.upsamplers.0.conv.bias", "up_blocks.1.resnets.1.norm1.weight",
-                          "conv_norm_out.weight", "conv_out.bias"}) {
+  for (const char* key :
+       {"conv_in.weight", "time_embedding.linear_1.weight",
+        "down_blocks.0.attentions.0.proj_in.weight",
+        "down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q.weight",
+        "down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_out.0.bias",
+        "down_blocks.0.attentions.0.transformer_blocks.0.ff.net.0.proj.weight",
+        "down_blocks.0.attentions.0.transformer_blocks.0.ff.net.2.weight",
+        "down_blocks.0.downsamplers.0.conv.weight", "down_blocks.1.resnets.0.conv_shortcut.weight",
+        "mid_block.resnets.1.time_emb_proj.weight", "up_blocks.0.upsamplers.0.conv.bias",
+        "up_blocks.1.resnets.1.norm1.weight", "conv_norm_out.weight", "conv_out.bias"}) {
     EXPECT_EQ(sd.count(key), 1u) << key;
   }
   EXPECT_EQ(sd.count("down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q.bias"), 0u);
@@ -145,12 +144,12 @@ TEST(UNet2DConditionModelTest, ParameterNamesAreDiffusersKeys) {
 TEST(UNet2DConditionModelTest, OutputShapesForOddSizesAndBatches) {
   UNet2DConditionModel m = TinyModel();
   torch::NoGradGuard no_grad;
-  for (auto [b, h, w] : {std::tuple{3, 8, 8}, std::tuple{1, 16, 16}, std::tuple{2, 9, 7},
-                         std::tuple{1, 5, 12}}) {
+  for (auto [b, h, w] :
+       {std::tuple{3, 8, 8}, std::tuple{1, 16, 16}, std::tuple{2, 9, 7}, std::tuple{1, 5, 12}}) {
     SCOPED_TRACE(::testing::Message() << b << "x" << h << "x" << w);
-    LDM_ASSERT_OK_AND_ASSIGN(torch::Tensor out,
-                             m->Run(torch::randn({b, 4, h, w}), torch::full({b}, 10),
-                                    torch::randn({b, 5, 12})));
+    LDM_ASSERT_OK_AND_ASSIGN(
+        torch::Tensor out,
+        m->Run(torch::randn({b, 4, h, w}), torch::full({b}, 10), torch::randn({b, 5, 12})));
     EXPECT_EQ(out.sizes(), (std::vector<int64_t>{b, 4, h, w}));
     EXPECT_TRUE(torch::isfinite(out).all().item<bool>());
   }
@@ -173,8 +172,8 @@ TEST(UNet2DConditionModelTest, BatchRowsAreIndependent) {
   auto t = torch::tensor({1, 500, 999});
   auto ctx = torch::randn({3, 6, 12});
   LDM_ASSERT_OK_AND_ASSIGN(auto all, m->Run(x, t, ctx));
-  LDM_ASSERT_OK_AND_ASSIGN(auto one, m->Run(x.narrow(0, 1, 1), t.narrow(0, 1, 1),
-                                            ctx.narrow(0, 1, 1)));
+  LDM_ASSERT_OK_AND_ASSIGN(auto one,
+                           m->Run(x.narrow(0, 1, 1), t.narrow(0, 1, 1), ctx.narrow(0, 1, 1)));
   EXPECT_TRUE(testing::AllClose(all.narrow(0, 1, 1), one, 1e-5, 1e-5));
 }
 
@@ -217,13 +216,12 @@ TEST(UNet2DConditionModelTest, ClassEmbeddingIsAddedToTheTimeEmbedding) {
   auto x = torch::randn({2, 4, 8, 8});
   auto ctx = torch::randn({2, 5, 12});
   std::map<std::string, torch::Tensor> inter;
-  LDM_ASSERT_OK_AND_ASSIGN(auto out, m->Run(x, torch::tensor(3), ctx, torch::tensor({0, 4}),
-                                            &inter));
+  LDM_ASSERT_OK_AND_ASSIGN(auto out,
+                           m->Run(x, torch::tensor(3), ctx, torch::tensor({0, 4}), &inter));
   EXPECT_TRUE(testing::AllClose(inter.at("emb_total"),
                                 inter.at("time_embedding") + inter.at("class_embedding"), 1e-6));
   // Missing, out-of-range or superfluous labels are argument errors.
-  EXPECT_EQ(m->Run(x, torch::tensor(3), ctx).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(m->Run(x, torch::tensor(3), ctx).status().code(), absl::StatusCode::kInvalidArgument);
   auto bad = m->Run(x, torch::tensor(3), ctx, torch::tensor({0, 5}));
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(bad.status().message().find("class_labels"), std::string::npos);
@@ -247,8 +245,8 @@ TEST(UNet2DConditionModelTest, RunRejectsBadInputsNamingTheArgument) {
 TEST(UNet2DConditionModelTest, IsTrainable) {
   UNet2DConditionModel m = TinyModel();
   m->train();
-  auto out = m->forward(torch::randn({2, 4, 8, 8}), torch::tensor({1, 2}),
-                        torch::randn({2, 3, 12}));
+  auto out =
+      m->forward(torch::randn({2, 4, 8, 8}), torch::tensor({1, 2}), torch::randn({2, 3, 12}));
   out.pow(2).mean().backward();
   for (const auto& p : m->named_parameters()) {
     ASSERT_TRUE(p.value().grad().defined()) << p.key();
@@ -269,7 +267,8 @@ TEST(LoadUNetTest, LoadsStrictlyAndReportsMissingExtraAndMismatchedWeights) {
   UNet2DConditionModel m = TinyModel();
   auto sd = StateDictOf(*m);
   auto dir = WriteModelDir("unet-ok", TinyConfigJson(), sd);
-  LDM_ASSERT_OK_AND_ASSIGN(UNet2DConditionModel loaded, LoadUNet(dir, torch::kCPU, torch::kFloat32));
+  LDM_ASSERT_OK_AND_ASSIGN(UNet2DConditionModel loaded,
+                           LoadUNet(dir, torch::kCPU, torch::kFloat32));
   EXPECT_TRUE(torch::equal(loaded->named_parameters()["conv_out.weight"],
                            m->named_parameters()["conv_out.weight"]));
   EXPECT_FALSE(loaded->is_training());
