@@ -1,0 +1,26 @@
+# ldm-server: configuration (no torch), the application (torch, shared PCH) and the binary.
+add_library(ldm_server_config STATIC server_config.cc)
+target_compile_definitions(ldm_server_config PRIVATE LDM_VERSION="${PROJECT_VERSION}")
+target_link_libraries(ldm_server_config PUBLIC ldm_common_flags absl::status absl::statusor
+                                               absl::strings)
+
+add_library(ldm_prometheus_scheduler_metrics STATIC prometheus_scheduler_metrics.cc)
+target_link_libraries(ldm_prometheus_scheduler_metrics PUBLIC ldm_common_flags ldm_metrics
+                                                              ldm_scheduling)
+
+# Kept out of the PCH: its CUDA define would not match the shared precompiled header.
+add_library(ldm_device_memory STATIC device_memory.cc)
+target_link_libraries(ldm_device_memory PUBLIC ldm_common_flags ldm_torch)
+if(TORCH_CUDA_LIBRARIES)
+  target_compile_definitions(ldm_device_memory PRIVATE LDM_WITH_CUDA=1)
+endif()
+
+ldm_library(ldm_server_app
+  SOURCES server_app.cc
+  DEPS ldm_rpc ldm_core_pipeline ldm_server_config ldm_prometheus_scheduler_metrics
+       ldm_device_memory ldm_metrics spdlog::spdlog)
+
+add_executable(ldm-server main.cc)
+target_link_libraries(ldm-server PRIVATE ldm_server_app)
+ldm_use_pch(ldm-server)
+set_target_properties(ldm-server PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})

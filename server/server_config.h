@@ -1,0 +1,50 @@
+// ldm-server's configuration: command-line flags, each also read from an LDM_* environment
+// variable (the flag wins). See docs/API.md#running-the-server for the list.
+//
+// Errors (Parse): INVALID_ARGUMENT naming the flag for a bad value or an unknown flag; NOT_FOUND
+// when no --model is given and the default models/toy-shapes does not exist.
+// Thread safety: plain data; Parse is reentrant.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace ldm::server {
+
+struct ModelSpec {
+  std::string name;             // the API's model name
+  std::filesystem::path path;   // a diffusers folder
+};
+
+struct ServerConfig {
+  std::vector<ModelSpec> models;  // the first one is the default model
+  std::string host = "0.0.0.0";
+  int port = 50051;               // 0: pick a free port
+  int metrics_port = 9090;        // 0: pick a free port; -1: no metrics endpoint
+  std::vector<std::string> devices = {"cpu"};
+  std::string dtype = "float32";  // float32, float16, bfloat16
+  int max_batch_rows = 16;
+  int max_queue = 256;
+  double drain_timeout_seconds = 30;
+  std::string log_level = "info";
+  int threads = 0;                // torch intra-op threads; 0: torch's default
+  int prompt_cache_size = 256;
+
+  // Parses argv (and the LDM_* environment). Returns nullopt when --help or --version was
+  // handled (the text went to `out`; exit 0).
+  static absl::StatusOr<std::optional<ServerConfig>> Parse(int argc, const char* const* argv,
+                                                           std::ostream& out);
+
+  // The server's version (the CMake project version).
+  static const char* Version();
+
+  // "name=path" or "path" (name: the folder's name).
+  static absl::StatusOr<ModelSpec> ParseModel(const std::string& value);
+};
+
+}  // namespace ldm::server
