@@ -1,0 +1,61 @@
+#include "server/rpc/model_catalog.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/testing/fake_engine.h"
+
+namespace ldm::server {
+namespace {
+
+ModelCatalog TwoModels() {
+  ModelInfo b = testing::FakeEngine::DefaultInfo("b");
+  b.supports_class = false;
+  b.num_classes = 0;
+  b.class_names = {};
+  return ModelCatalog({{"a", testing::FakeEngine::DefaultInfo("a")}, {"b", b}}, "b");
+}
+
+TEST(ModelCatalogTest, EmptyNameResolvesToTheDefault) {
+  ModelCatalog catalog = TwoModels();
+  absl::StatusOr<const ModelInfo*> m = catalog.Resolve("r1", "");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ((*m)->name, "b");
+  EXPECT_EQ((*catalog.Resolve("r1", "a"))->name, "a");
+}
+
+TEST(ModelCatalogTest, UnknownNameIsNotFoundListingTheLoadedModels) {
+  absl::StatusOr<const ModelInfo*> m = TwoModels().Resolve("r1", "zzz");
+  ASSERT_EQ(m.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(m.status().message().find("request r1"), absl::string_view::npos);
+  EXPECT_NE(m.status().message().find("'zzz'"), absl::string_view::npos);
+  EXPECT_NE(m.status().message().find("a, b"), absl::string_view::npos);
+}
+
+TEST(ModelCatalogTest, DescribeListsTheDefaultFirstWithEverythingClientsNeed) {
+  v1::ListModelsResponse r = TwoModels().Describe();
+  ASSERT_EQ(r.models_size(), 2);
+  EXPECT_EQ(r.models(0).name(), "b");
+  EXPECT_TRUE(r.models(0).is_default());
+  EXPECT_FALSE(r.models(1).is_default());
+  const v1::ModelDescription& a = r.models(1);
+  EXPECT_EQ(a.native_width(), 64u);
+  EXPECT_EQ(a.min_size(), 32u);
+  EXPECT_EQ(a.max_size(), 256u);
+  EXPECT_EQ(a.size_multiple(), 8u);
+  ASSERT_EQ(a.conditioning_size(), 3);
+  EXPECT_EQ(a.conditioning(0), "text");
+  EXPECT_EQ(a.conditioning(1), "class");
+  EXPECT_EQ(a.conditioning(2), "semantic_map");
+  ASSERT_EQ(a.class_names_size(), 2);
+  EXPECT_EQ(a.class_names(1), "green circle");
+  EXPECT_EQ(a.semantic_labels_size(), 2);
+  ASSERT_EQ(a.samplers_size(), 2);
+  EXPECT_EQ(a.samplers(0), v1::DDIM);
+  EXPECT_EQ(a.default_sampler(), v1::DDIM);
+  EXPECT_EQ(a.default_steps(), 25u);
+  EXPECT_EQ(a.max_prompt_tokens(), 77u);
+  EXPECT_EQ(r.models(0).class_names_size(), 0);
+}
+
+}  // namespace
+}  // namespace ldm::server
