@@ -25,6 +25,16 @@ function(ldm_use_pch target)
   endif()
 endfunction()
 
+# ldm_use_unity(<target>): compile the target's sources in batches (unity build). Every torch TU
+# pays for loading the ~700 MB precompiled header; batching sources cuts a clean build on 2 cores
+# several-fold. Sources must therefore not clash in their anonymous namespaces.
+option(LDM_UNITY_BUILD "Batch torch-using sources into unity translation units" ON)
+function(ldm_use_unity target)
+  if(LDM_UNITY_BUILD)
+    set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 16)
+  endif()
+endfunction()
+
 # ldm_library(<name> SOURCES ... DEPS ...): a static library of torch-using code.
 function(ldm_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
@@ -32,6 +42,7 @@ function(ldm_library name)
   target_link_libraries(${name} PUBLIC ldm_common_flags ldm_torch absl::status absl::statusor
                                        absl::strings nlohmann_json::nlohmann_json ${ARG_DEPS})
   ldm_use_pch(${name})
+  ldm_use_unity(${name})
 endfunction()
 
 # ldm_test(<name> SOURCES ... DEPS ... LABELS ...): a GoogleTest executable registered with CTest.
@@ -41,6 +52,7 @@ function(ldm_test name)
   target_link_libraries(${name} PRIVATE ldm_common_flags ldm_torch ldm_testing GTest::gtest
                                         GTest::gmock GTest::gtest_main ${ARG_DEPS})
   ldm_use_pch(${name})
+  ldm_use_unity(${name})
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 600)
   endif()

@@ -102,9 +102,10 @@ torch::Tensor MultiHeadAttention(const torch::Tensor& q, const torch::Tensor& k,
     for (int64_t r0 = 0; r0 < lq; r0 += rows) {
       const int64_t nr = std::min(rows, lq - r0);
       torch::Tensor q_chunk = nr == lq ? q_b : q_b.narrow(1, r0, nr);
-      // beta = 0: the uninitialised buffer is ignored; alpha applies the scale inside the GEMM.
-      torch::Tensor scores = torch::empty({nb, nr, lk}, q_b.options());
-      scores.baddbmm_(q_chunk, kt_b, /*beta=*/0, /*alpha=*/scale);
+      // Scale after the product, as diffusers' baddbmm(alpha=scale) rounds. (An uninitialised
+      // baddbmm_ buffer with beta = 0 is not safe here: libtorch 1.13's small-matrix CPU kernel
+      // still reads it, so NaNs in the garbage leaked into the scores.)
+      torch::Tensor scores = torch::bmm(q_chunk, kt_b).mul_(scale);
       if (reduced && upcast_softmax && scores.scalar_type() != torch::kFloat) {
         scores = scores.to(torch::kFloat);
       }

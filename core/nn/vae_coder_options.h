@@ -6,6 +6,9 @@
 
 namespace ldm::nn {
 
+// The AutoencoderKL blocks use a fixed GroupNorm eps, independent of any config field.
+inline constexpr double kVaeEps = 1e-6;
+
 struct VaeCoderOptions {
   int64_t in_channels = 3;   // encoder: image channels; decoder: latent channels
   int64_t out_channels = 3;  // encoder: latent channels (doubled for the moments); decoder: image

@@ -6,10 +6,6 @@
 #include "core/nn/functional.h"
 
 namespace ldm::nn {
-namespace {
-constexpr double kVaeEps = 1e-6;
-}  // namespace
-
 VaeDecoderImpl::VaeDecoderImpl(const VaeCoderOptions& options) : options_(options) {
   const auto& ch = options_.block_out_channels;
   TORCH_CHECK(!ch.empty(), "VaeDecoder: block_out_channels is empty");

@@ -6,11 +6,6 @@
 #include "core/nn/functional.h"
 
 namespace ldm::nn {
-namespace {
-// The AutoencoderKL blocks use a fixed GroupNorm eps, independent of any config field.
-constexpr double kVaeEps = 1e-6;
-}  // namespace
-
 VaeEncoderImpl::VaeEncoderImpl(const VaeCoderOptions& options) : options_(options) {
   const auto& ch = options_.block_out_channels;
   TORCH_CHECK(!ch.empty(), "VaeEncoder: block_out_channels is empty");

@@ -336,7 +336,7 @@ absl::StatusOr<std::unique_ptr<Job>> Pipeline::CreateJobWithNoise(const JobSpec&
 // Reference: diffusers StableDiffusionPipeline.__call__ (denoising loop), with the CFG rows of
 // each job adjacent ([uncond, cond]) and per-row timesteps so that jobs at different steps share
 // the call.
-void Pipeline::StepBatch(const std::vector<DenoiseJob*>& jobs) {
+std::vector<absl::Status> Pipeline::StepBatch(const std::vector<DenoiseJob*>& jobs) {
   std::vector<torch::Tensor> xs, maps, embs;
   std::vector<float> ts;
   std::vector<int64_t> classes;
@@ -362,6 +362,7 @@ void Pipeline::StepBatch(const std::vector<DenoiseJob*>& jobs) {
                           : torch::tensor(classes, torch::kInt64).to(options_.device);
   torch::Tensor out = unet_->forward(sample, timesteps, emb, cls);
 
+  std::vector<absl::Status> statuses;
   int64_t row = 0;
   for (DenoiseJob* job : jobs) {
     torch::Tensor guided;
@@ -374,9 +375,14 @@ void Pipeline::StepBatch(const std::vector<DenoiseJob*>& jobs) {
       row += 1;
     }
     absl::StatusOr<torch::Tensor> next = job->sampler->Step(guided, job->latents, job->generator);
-    if (!next.ok()) throw std::runtime_error(std::string(next.status().message()));
-    job->latents = *std::move(next);
+    if (next.ok()) {
+      job->latents = *std::move(next);
+      statuses.push_back(absl::OkStatus());
+    } else {
+      statuses.push_back(WithRequest(job->spec, next.status()));
+    }
   }
+  return statuses;
 }
 
 std::vector<absl::Status> Pipeline::Step(absl::Span<Job* const> jobs) {
@@ -398,20 +404,23 @@ std::vector<absl::Status> Pipeline::Step(absl::Span<Job* const> jobs) {
     }
   }
   if (ready.empty()) return out;
-  // The sampler step may fail after the UNet, so keep each job's latents to roll back: a failed
-  // batch is retried job by job so that only the faulty job fails.
-  std::vector<std::pair<torch::Tensor, int>> before;
-  absl::Status batch = TorchGuard("UNet step", [&]() { StepBatch(ready); });
-  if (batch.ok()) return out;
+  // A failed batched forward changes no job, so the jobs are retried one by one: only a job whose
+  // own rows make the UNet fail (or whose sampler step fails) fails.
+  absl::StatusOr<std::vector<absl::Status>> batch =
+      TorchGuard("UNet step", [&]() { return StepBatch(ready); });
+  if (batch.ok()) {
+    for (size_t k = 0; k < ready.size(); ++k) out[index[k]] = (*batch)[k];
+    return out;
+  }
   if (ready.size() == 1) {
-    out[index[0]] = WithRequest(ready[0]->spec, batch);
+    out[index[0]] = WithRequest(ready[0]->spec, batch.status());
     return out;
   }
   for (size_t k = 0; k < ready.size(); ++k) {
     DenoiseJob* job = ready[k];
-    if (job->done()) continue;  // already advanced inside the failed batch
-    absl::Status s = TorchGuard("UNet step", [&]() { StepBatch({job}); });
-    if (!s.ok()) out[index[k]] = WithRequest(job->spec, s);
+    absl::StatusOr<std::vector<absl::Status>> one =
+        TorchGuard("UNet step", [&]() { return StepBatch({job}); });
+    out[index[k]] = one.ok() ? (*one)[0] : WithRequest(job->spec, one.status());
   }
   return out;
 }

@@ -99,8 +99,10 @@ class Pipeline : public Engine {
   absl::StatusOr<std::unique_ptr<DenoiseJob>> BuildJob(const JobSpec& spec,
                                                        const torch::Tensor* noise);
   absl::StatusOr<torch::Tensor> MapToOneHot(const JobSpec& spec, int latent_h, int latent_w) const;
-  // Runs the UNet for `jobs` and advances each sampler; throws on failure (callers guard).
-  void StepBatch(const std::vector<DenoiseJob*>& jobs);
+  // Runs one UNet forward for `jobs` (throws on failure; callers guard it: nothing has changed
+  // then), then advances each job's sampler, returning one status per job (a failed sampler step
+  // leaves that job unchanged).
+  std::vector<absl::Status> StepBatch(const std::vector<DenoiseJob*>& jobs);
 
   PipelineOptions options_;
   ModelInfo info_;

@@ -76,17 +76,18 @@ torch::Scalar MaskedScore(torch::ScalarType dtype) {
 class ClipTextEmbeddingsImpl : public torch::nn::Module {
  public:
   explicit ClipTextEmbeddingsImpl(const ClipTextConfig& c) {
-    // Weights come from the checkpoint; passing an empty _weight skips the random init of the
-    // (large) token table.
+    // CLIP's initialisation (transformers CLIPPreTrainedModel._init_weights: token std 0.02,
+    // position std 0.01), so that a model trained from scratch starts sane; a loaded checkpoint
+    // overwrites it. Drawn directly into the table (cheaper than Embedding's default init).
     token_embedding_ = register_module(
         "token_embedding",
         torch::nn::Embedding(torch::nn::EmbeddingOptions(c.vocab_size, c.hidden_size)
-                                 ._weight(torch::empty({c.vocab_size, c.hidden_size}))));
+                                 ._weight(torch::randn({c.vocab_size, c.hidden_size}) * 0.02)));
     position_embedding_ = register_module(
         "position_embedding",
         torch::nn::Embedding(
             torch::nn::EmbeddingOptions(c.max_position_embeddings, c.hidden_size)
-                ._weight(torch::empty({c.max_position_embeddings, c.hidden_size}))));
+                ._weight(torch::randn({c.max_position_embeddings, c.hidden_size}) * 0.01)));
   }
 
   torch::Tensor forward(const torch::Tensor& input_ids) {

@@ -8,7 +8,7 @@
 #include "tests/testing/tensor_matchers.h"
 
 namespace ldm {
-namespace {
+namespace diffusers_folder_test {
 
 TEST(DiffusersFolderTest, OpensEveryFixtureVariantAndFindsItsComponents) {
   LDM_ASSERT_OK_AND_ASSIGN(auto root, testing::FixturesDir());

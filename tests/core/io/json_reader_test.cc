@@ -8,7 +8,7 @@
 #include "tests/testing/tensor_matchers.h"
 
 namespace ldm {
-namespace {
+namespace json_reader_test {
 
 TEST(JsonReaderTest, AcceptsPythonNonFiniteTokens) {
   LDM_ASSERT_OK_AND_ASSIGN(auto j, ParseJsonLenient(

@@ -5,7 +5,7 @@
 #include "tests/testing/tensor_matchers.h"
 
 namespace ldm {
-namespace {
+namespace model_config_test {
 
 ModelConfig Make(const char* text) {
   return ModelConfig(nlohmann::json::parse(text), "unet/config.json");

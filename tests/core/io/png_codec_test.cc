@@ -5,7 +5,7 @@
 #include "tests/testing/tensor_matchers.h"
 
 namespace ldm {
-namespace {
+namespace png_codec_test {
 
 Image8 Gradient(int w, int h, int c) {
   Image8 img{w, h, c, std::vector<uint8_t>(static_cast<size_t>(w) * h * c)};

@@ -8,7 +8,7 @@
 #include "tests/testing/tensor_matchers.h"
 
 namespace ldm {
-namespace {
+namespace state_dict_loader_test {
 
 struct TinyImpl : torch::nn::Module {
   TinyImpl() {

@@ -16,7 +16,7 @@
 #include "tests/testing/tensor_matchers.h"
 
 namespace ldm {
-namespace {
+namespace autoencoder_kl_conformance_test {
 
 constexpr double kAtol = 5e-5;
 constexpr double kRtol = 1e-4;

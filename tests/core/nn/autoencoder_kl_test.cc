@@ -14,7 +14,7 @@
 #include "tests/testing/tensor_matchers.h"
 
 namespace ldm {
-namespace {
+namespace autoencoder_kl_test {
 
 using nlohmann::json;
 

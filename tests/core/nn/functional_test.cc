@@ -8,7 +8,7 @@
 #include "tests/testing/tensor_matchers.h"
 
 namespace ldm::nn {
-namespace {
+namespace functional_test {
 
 // Per-head softmax(q k^T / sqrt(d)) v written out with explicit loops over heads, in float64.
 torch::Tensor NaiveAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,

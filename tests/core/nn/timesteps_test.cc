@@ -8,7 +8,7 @@
 #include "tests/testing/tensor_matchers.h"
 
 namespace ldm::nn {
-namespace {
+namespace timesteps_test {
 
 // Straightforward double-precision evaluation of the formula in the header.
 torch::Tensor Expected(const std::vector<double>& ts, int64_t dim, bool flip, double shift) {

@@ -17,7 +17,7 @@
 #include "tests/testing/tensor_matchers.h"
 
 namespace ldm {
-namespace {
+namespace unet_2d_condition_model_conformance_test {
 
 constexpr double kAtol = 5e-5;
 constexpr double kRtol = 1e-4;

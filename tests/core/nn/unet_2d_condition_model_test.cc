@@ -15,7 +15,7 @@
 #include "tests/testing/tensor_matchers.h"
 
 namespace ldm {
-namespace {
+namespace unet_2d_condition_model_test {
 
 using nlohmann::json;
 

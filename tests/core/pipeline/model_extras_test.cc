@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 namespace ldm {
-namespace {
+namespace model_extras_test {
 
 ModelConfig Make(const char* text) { return ModelConfig(nlohmann::json::parse(text), "ldm_model.json"); }
 

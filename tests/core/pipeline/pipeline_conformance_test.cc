@@ -11,7 +11,7 @@
 #include "tests/testing/tensor_matchers.h"
 
 namespace ldm {
-namespace {
+namespace pipeline_conformance_test {
 
 struct RecordedRun {
   std::string variant;

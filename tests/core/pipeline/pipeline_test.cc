@@ -8,7 +8,7 @@
 #include "tests/testing/tensor_matchers.h"
 
 namespace ldm {
-namespace {
+namespace pipeline_test {
 
 std::unique_ptr<Pipeline> LoadVariant(const std::string& variant) {
   auto root = testing::FixturesDir();

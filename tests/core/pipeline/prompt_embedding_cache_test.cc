@@ -4,7 +4,7 @@
 #include <torch/torch.h>
 
 namespace ldm {
-namespace {
+namespace prompt_embedding_cache_test {
 
 TEST(PromptEmbeddingCacheTest, EvictsTheLeastRecentlyUsedAndCountsHits) {
   PromptEmbeddingCache cache(2);

@@ -8,7 +8,7 @@
 #include "tests/testing/tensor_matchers.h"
 
 namespace ldm {
-namespace {
+namespace ddim_sampler_test {
 
 TEST(DdimSamplerTest, EtaZeroIsDeterministicAndDrawsNothing) {
   LDM_ASSERT_OK_AND_ASSIGN(auto s, DdimSampler::Create(testing::Sd15SchedulerConfig(), 5, 0.0));

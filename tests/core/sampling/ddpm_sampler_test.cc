@@ -8,7 +8,7 @@
 #include "tests/testing/tensor_matchers.h"
 
 namespace ldm {
-namespace {
+namespace ddpm_sampler_test {
 
 TEST(DdpmSamplerTest, DrawsOncePerStepExceptAtTimestepZero) {
   const ModelConfig config(nlohmann::json::parse(R"({"clip_sample": false})"), "ddpm.json");

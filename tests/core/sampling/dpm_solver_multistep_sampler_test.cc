@@ -8,7 +8,7 @@
 #include "tests/testing/tensor_matchers.h"
 
 namespace ldm {
-namespace {
+namespace dpm_solver_multistep_sampler_test {
 
 ModelConfig Linspace(nlohmann::json extra = nlohmann::json::object()) {
   extra["timestep_spacing"] = "linspace";

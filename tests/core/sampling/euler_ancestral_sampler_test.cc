@@ -8,7 +8,7 @@
 #include "tests/testing/tensor_matchers.h"
 
 namespace ldm {
-namespace {
+namespace euler_ancestral_sampler_test {
 
 TEST(EulerAncestralSamplerTest, SeedDeterminesTheResult) {
   auto run = [](uint64_t seed) {

@@ -8,7 +8,7 @@
 #include "tests/testing/tensor_matchers.h"
 
 namespace ldm {
-namespace {
+namespace euler_sampler_test {
 
 ModelConfig Linspace() {
   return testing::WithOverrides(testing::Sd15SchedulerConfig(), {{"timestep_spacing", "linspace"}});

@@ -8,7 +8,7 @@
 #include "tests/testing/tensor_matchers.h"
 
 namespace ldm {
-namespace {
+namespace noise_schedule_test {
 
 using testing::Sd15SchedulerConfig;
 using testing::WithOverrides;

@@ -8,7 +8,7 @@
 #include "tests/testing/tensor_matchers.h"
 
 namespace ldm {
-namespace {
+namespace pndm_sampler_test {
 
 TEST(PndmSamplerTest, RepeatsTheSecondTimestep) {
   LDM_ASSERT_OK_AND_ASSIGN(auto s, PndmSampler::Create(testing::Sd15SchedulerConfig(), 4));

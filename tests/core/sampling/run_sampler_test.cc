@@ -10,7 +10,7 @@
 #include "tests/testing/tensor_matchers.h"
 
 namespace ldm {
-namespace {
+namespace run_sampler_test {
 
 using testing::Sd15SchedulerConfig;
 

@@ -21,7 +21,7 @@
 #include "tests/testing/tensor_matchers.h"
 
 namespace ldm {
-namespace {
+namespace sampler_conformance_test {
 
 constexpr double kRtol = 1e-5;  // relative to max|expected| (fixtures README, tolerances)
 

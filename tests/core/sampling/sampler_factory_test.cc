@@ -8,7 +8,7 @@
 #include "tests/testing/tensor_matchers.h"
 
 namespace ldm {
-namespace {
+namespace sampler_factory_test {
 
 using testing::Sd15SchedulerConfig;
 using testing::WithOverrides;

@@ -6,7 +6,7 @@
 #include "tests/testing/tensor_matchers.h"
 
 namespace ldm {
-namespace {
+namespace sampler_kind_test {
 
 TEST(SamplerKindTest, NamesRoundTripCaseInsensitively) {
   ASSERT_EQ(AllSamplerKinds().size(), 7u);

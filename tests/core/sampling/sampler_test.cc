@@ -9,7 +9,7 @@
 #include "tests/testing/tensor_matchers.h"
 
 namespace ldm {
-namespace {
+namespace sampler_test {
 
 using testing::Sd15SchedulerConfig;
 

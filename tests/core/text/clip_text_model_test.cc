@@ -13,7 +13,7 @@
 #include "tests/testing/tensor_matchers.h"
 
 namespace ldm {
-namespace {
+namespace clip_text_model_test {
 
 nlohmann::json TinyConfigJson() {
   return {{"architectures", {"CLIPTextModel"}},

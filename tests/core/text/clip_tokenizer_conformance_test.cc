@@ -11,7 +11,7 @@
 #include "tests/testing/tensor_matchers.h"
 
 namespace ldm {
-namespace {
+namespace clip_tokenizer_conformance_test {
 
 std::string Escaped(const std::string& s) { return nlohmann::json(s).dump(); }
 

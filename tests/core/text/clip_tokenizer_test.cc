@@ -13,7 +13,7 @@
 #include "tests/testing/tensor_matchers.h"
 
 namespace ldm {
-namespace {
+namespace clip_tokenizer_test {
 
 // The 256 byte-level symbols in bytes_to_unicode() order, as UTF-8.
 std::vector<std::string> ByteSymbols() {
