@@ -3,8 +3,6 @@
 #include <cstdio>
 #include <iostream>
 
-#include <torch/torch.h>
-
 #include "server/server_app.h"
 #include "server/server_config.h"
 #include "spdlog/spdlog.h"
@@ -19,7 +17,7 @@ int main(int argc, char** argv) {
   if (!parsed->has_value()) return 0;  // --help / --version
   const ldm::server::ServerConfig& config = **parsed;
   spdlog::set_level(spdlog::level::from_str(config.log_level));
-  if (config.threads > 0) torch::set_num_threads(config.threads);
+  ldm::server::ServerApp::SetTorchThreads(config.threads);
 
   // Signals are taken synchronously by sigwait below: block them before any thread starts so
   // every thread inherits the mask and no handler runs in a library's thread.

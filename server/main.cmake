@@ -15,12 +15,13 @@ if(TORCH_CUDA_LIBRARIES)
   target_compile_definitions(ldm_device_memory PRIVATE LDM_WITH_CUDA=1)
 endif()
 
-ldm_library(ldm_server_app
-  SOURCES server_app.cc
-  DEPS ldm_rpc ldm_core_pipeline ldm_server_config ldm_prometheus_scheduler_metrics
-       ldm_device_memory ldm_metrics spdlog::spdlog)
+# No shared PCH here: spdlog's defines and -pthread (from the scheduling and gRPC targets) differ
+# from the PCH's flags, so GCC would reject it anyway. server_app.h and main.cc include no torch.
+add_library(ldm_server_app STATIC server_app.cc)
+target_link_libraries(ldm_server_app PUBLIC ldm_common_flags ldm_torch ldm_rpc ldm_core_pipeline
+  ldm_server_config ldm_prometheus_scheduler_metrics ldm_device_memory ldm_metrics
+  spdlog::spdlog)
 
 add_executable(ldm-server main.cc)
 target_link_libraries(ldm-server PRIVATE ldm_server_app)
-ldm_use_pch(ldm-server)
 set_target_properties(ldm-server PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})

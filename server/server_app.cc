@@ -78,6 +78,10 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Listen(const ServerConfig&
   return app;
 }
 
+void ServerApp::SetTorchThreads(int threads) {
+  if (threads > 0) torch::set_num_threads(threads);
+}
+
 absl::StatusOr<std::vector<DeviceEngines>> ServerApp::LoadEngines(const ServerConfig& config) {
   LDM_ASSIGN_OR_RETURN(const torch::ScalarType dtype, ParseDtype(config.dtype));
   std::vector<DeviceEngines> out;

@@ -34,6 +34,8 @@ class ServerApp {
  public:
   static absl::StatusOr<std::unique_ptr<ServerApp>> Listen(const ServerConfig& config);
   static absl::StatusOr<std::vector<DeviceEngines>> LoadEngines(const ServerConfig& config);
+  // Torch intra-op threads for the process (`threads` <= 0 keeps torch's default).
+  static void SetTorchThreads(int threads);
 
   // `default_model` "" = the first model of the config (or of the engines).
   absl::Status Serve(std::vector<DeviceEngines> engines, std::string default_model = "");

@@ -7,7 +7,16 @@
 namespace ldm::server {
 
 ModelCatalog::ModelCatalog(std::map<std::string, ModelInfo> models, std::string default_model)
-    : models_(std::move(models)), default_model_(std::move(default_model)) {}
+    : models_(std::move(models)), default_model_(std::move(default_model)) {
+  for (auto& [name, info] : models_) {
+    for (int i = static_cast<int>(info.class_names.size()); i < info.num_classes; ++i) {
+      info.class_names.push_back(std::to_string(i));
+    }
+    for (int i = static_cast<int>(info.semantic_labels.size()); i < info.semantic_channels; ++i) {
+      info.semantic_labels.push_back(std::to_string(i));
+    }
+  }
+}
 
 std::vector<std::string> ModelCatalog::names() const {
   std::vector<std::string> out;

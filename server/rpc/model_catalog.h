@@ -1,6 +1,9 @@
 // The models a server offers: name -> ModelInfo, plus which one answers requests without a
 // model name. Resolves request model names and describes models for ListModels.
 //
+// Models without names for their classes or semantic labels (no ldm_model.json) get their
+// indices as names ("0", "1", ...), so that ListModels always tells clients how many there are
+// and class_name works for every model.
 // Ownership: holds copies of the ModelInfos (taken from Scheduler::models()).
 // Thread safety: immutable after construction; every method is safe from any thread.
 // Errors: Resolve returns NOT_FOUND naming the request, the model and the loaded names.

@@ -25,8 +25,9 @@ TEST(PythonClientTest, PythonStubsGeneratedAtTestTimeCompleteAStreamGenerate) {
   ASSERT_EQ(Shell("command -v protoc >/dev/null"), 0) << "protoc missing (protobuf-compiler)";
   ASSERT_EQ(Shell("test -x /usr/bin/grpc_python_plugin"), 0)
       << "grpc_python_plugin missing (protobuf-compiler-grpc)";
-  ASSERT_EQ(Shell("python3 -c 'import grpc, google.protobuf'"), 0)
-      << "python3-grpcio / python3-protobuf missing";
+  const std::string python = LDM_PYTHON3;
+  ASSERT_EQ(Shell(python + " -c 'import grpc, google.protobuf'"), 0)
+      << python << ": python3-grpcio / python3-protobuf missing";
 
   const std::filesystem::path stubs =
       std::filesystem::temp_directory_path() / absl::StrCat("ldm_py_stubs_", ::getpid());
@@ -47,7 +48,7 @@ TEST(PythonClientTest, PythonStubsGeneratedAtTestTimeCompleteAStreamGenerate) {
   ASSERT_TRUE(server.ok()) << server.status();
   ASSERT_TRUE((*server)->WaitForLine("serving", absl::Seconds(120)).ok());
 
-  EXPECT_EQ(Shell(absl::StrCat("python3 ", source, "/tests/e2e/python_client.py --stubs ",
+  EXPECT_EQ(Shell(absl::StrCat(python, " ", source, "/tests/e2e/python_client.py --stubs ",
                              stubs.string(), " --address ", (*server)->address())),
             0);
   (*server)->Signal(SIGTERM);

@@ -57,5 +57,21 @@ TEST(ModelCatalogTest, DescribeListsTheDefaultFirstWithEverythingClientsNeed) {
   EXPECT_EQ(r.models(0).class_names_size(), 0);
 }
 
+TEST(ModelCatalogTest, UnnamedClassesAndLabelsAreNamedByTheirIndex) {
+  ModelInfo info = testing::FakeEngine::DefaultInfo("m");
+  info.class_names = {};
+  info.num_classes = 3;
+  info.semantic_labels = {"background"};
+  info.semantic_channels = 3;
+  ModelCatalog catalog({{"m", info}}, "m");
+  const v1::ModelDescription d = catalog.Describe().models(0);
+  ASSERT_EQ(d.class_names_size(), 3);
+  EXPECT_EQ(d.class_names(2), "2");
+  ASSERT_EQ(d.semantic_labels_size(), 3);
+  EXPECT_EQ(d.semantic_labels(0), "background");
+  EXPECT_EQ(d.semantic_labels(2), "2");
+  EXPECT_EQ(catalog.models().at("m").class_names.size(), 3u);
+}
+
 }  // namespace
 }  // namespace ldm::server
