@@ -16,9 +16,10 @@ std::optional<double> DeviceMemoryBytes(const std::string& device) {
     return std::nullopt;
   }
   const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(index);
-  return static_cast<double>(
-      stats.allocated_bytes[static_cast<size_t>(c10::cuda::CUDACachingAllocator::StatType::AGGREGATE)]
-          .current);
+  return static_cast<double>(stats
+                                 .allocated_bytes[static_cast<size_t>(
+                                     c10::cuda::CUDACachingAllocator::StatType::AGGREGATE)]
+                                 .current);
 #else
   (void)device;
   return std::nullopt;

@@ -5,6 +5,7 @@
 
 #include "server/server_app.h"
 #include "server/server_config.h"
+#include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
 int main(int argc, char** argv) {
@@ -16,6 +17,8 @@ int main(int argc, char** argv) {
   }
   if (!parsed->has_value()) return 0;  // --help / --version
   const ldm::server::ServerConfig& config = **parsed;
+  // Logs go to stderr: stdout carries only the machine-readable start-up lines.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("ldm"));
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   ldm::server::ServerApp::SetTorchThreads(config.threads);
 

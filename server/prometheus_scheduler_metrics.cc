@@ -19,10 +19,11 @@ absl::StatusOr<std::unique_ptr<PrometheusSchedulerMetrics>> PrometheusSchedulerM
   using metrics::BuildCounter;
   using metrics::BuildGauge;
   using metrics::BuildHistogram;
-  LDM_ASSIGN_OR_RETURN(m->requests_, BuildCounter()
-                                         .Name("ldm_requests_total")
-                                         .Help("Generation requests by model and final status code.")
-                                         .Register(*registry));
+  LDM_ASSIGN_OR_RETURN(m->requests_,
+                       BuildCounter()
+                           .Name("ldm_requests_total")
+                           .Help("Generation requests by model and final status code.")
+                           .Register(*registry));
   LDM_ASSIGN_OR_RETURN(m->request_duration_,
                        BuildHistogram()
                            .Name("ldm_request_duration_seconds")
@@ -97,7 +98,9 @@ void PrometheusSchedulerMetrics::RequestFinished(const std::string& model, absl:
   request_duration_->Add({}).Observe(duration_seconds);
 }
 
-void PrometheusSchedulerMetrics::QueueWait(double seconds) { queue_wait_->Add({}).Observe(seconds); }
+void PrometheusSchedulerMetrics::QueueWait(double seconds) {
+  queue_wait_->Add({}).Observe(seconds);
+}
 
 void PrometheusSchedulerMetrics::TimeToFirstPreview(double seconds) {
   first_preview_->Add({}).Observe(seconds);

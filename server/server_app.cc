@@ -1,9 +1,9 @@
 #include "server/server_app.h"
 
-#include <thread>
-
 #include <torch/torch.h>
 #include <torch/version.h>
+
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -30,7 +30,8 @@ absl::StatusOr<torch::Device> ParseDevice(const std::string& device) {
           absl::StrCat("--devices: ", device, " requested but CUDA is not available"));
     }
     if (!d.is_cpu() && !d.is_cuda()) {
-      return absl::InvalidArgumentError(absl::StrCat("--devices: ", device, " is not cpu or cuda:N"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--devices: ", device, " is not cpu or cuda:N"));
     }
     return d;
   } catch (const std::exception& e) {
@@ -88,8 +89,8 @@ absl::StatusOr<std::vector<DeviceEngines>> ServerApp::LoadEngines(const ServerCo
   for (const std::string& device_name : config.devices) {
     LDM_ASSIGN_OR_RETURN(const torch::Device device, ParseDevice(device_name));
     if (device.is_cpu() && dtype != torch::kFloat32) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--dtype ", config.dtype, " needs a CUDA device; --devices is ", device_name));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--dtype ", config.dtype, " needs a CUDA device; --devices is ", device_name));
     }
     DeviceEngines engines;
     engines.device = device_name;
@@ -102,10 +103,10 @@ absl::StatusOr<std::vector<DeviceEngines>> ServerApp::LoadEngines(const ServerCo
       options.prompt_cache_size = static_cast<size_t>(config.prompt_cache_size);
       absl::StatusOr<std::unique_ptr<Pipeline>> pipeline = Pipeline::Load(model.path, options);
       if (!pipeline.ok()) {
-        return absl::Status(pipeline.status().code(),
-                            absl::StrCat("loading model ", model.name, " from ",
-                                         model.path.string(), " on ", device_name, ": ",
-                                         pipeline.status().message()));
+        return absl::Status(
+            pipeline.status().code(),
+            absl::StrCat("loading model ", model.name, " from ", model.path.string(), " on ",
+                         device_name, ": ", pipeline.status().message()));
       }
       spdlog::info("loaded model {} from {} on {} in {}", model.name, model.path.string(),
                    device_name, absl::FormatDuration(absl::Now() - t0));
@@ -152,8 +153,8 @@ absl::Status ServerApp::Serve(std::vector<DeviceEngines> engines, std::string de
   options.max_batch_rows = config_.max_batch_rows;
   std::vector<std::string> devices;
   for (const auto& d : engines) devices.push_back(d.device);
-  scheduler_ = std::make_unique<Scheduler>(options, std::move(engines), RealClock::Get(),
-                                           metrics_.get());
+  scheduler_ =
+      std::make_unique<Scheduler>(options, std::move(engines), RealClock::Get(), metrics_.get());
   if (scheduler_->models().count(default_model) == 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("default model '", default_model, "' is not loaded"));

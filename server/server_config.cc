@@ -52,9 +52,8 @@ absl::StatusOr<ModelSpec> ServerConfig::ParseModel(const std::string& value) {
   return spec;
 }
 
-absl::StatusOr<std::optional<ServerConfig>> ServerConfig::Parse(int argc,
-                                                                 const char* const* argv,
-                                                                 std::ostream& out) {
+absl::StatusOr<std::optional<ServerConfig>> ServerConfig::Parse(int argc, const char* const* argv,
+                                                                std::ostream& out) {
   ServerConfig c;
   std::vector<std::string> models;
   std::string devices = "cpu";
@@ -66,7 +65,9 @@ absl::StatusOr<std::optional<ServerConfig>> ServerConfig::Parse(int argc,
                  "models/toy-shapes of the repository")
       ->envname("LDM_MODEL")
       ->delimiter(',');
-  app.add_option("--host", c.host, "Address to listen on")->envname("LDM_HOST")->capture_default_str();
+  app.add_option("--host", c.host, "Address to listen on")
+      ->envname("LDM_HOST")
+      ->capture_default_str();
   app.add_option("--port", c.port, "gRPC port; 0 picks a free one (printed on stdout)")
       ->envname("LDM_PORT")
       ->check(CLI::Range(0, 65535))
@@ -137,8 +138,8 @@ absl::StatusOr<std::optional<ServerConfig>> ServerConfig::Parse(int argc,
   std::set<std::string> names;
   for (const auto& m : c.models) {
     if (!names.insert(m.name).second) {
-      return absl::InvalidArgumentError(absl::StrCat("--model: the name '", m.name,
-                                                     "' is given twice; use name=folder"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--model: the name '", m.name, "' is given twice; use name=folder"));
     }
   }
   c.devices.clear();

@@ -17,22 +17,22 @@
 namespace ldm::server {
 
 struct ModelSpec {
-  std::string name;             // the API's model name
-  std::filesystem::path path;   // a diffusers folder
+  std::string name;            // the API's model name
+  std::filesystem::path path;  // a diffusers folder
 };
 
 struct ServerConfig {
   std::vector<ModelSpec> models;  // the first one is the default model
   std::string host = "0.0.0.0";
-  int port = 50051;               // 0: pick a free port
-  int metrics_port = 9090;        // 0: pick a free port; -1: no metrics endpoint
+  int port = 50051;         // 0: pick a free port
+  int metrics_port = 9090;  // 0: pick a free port; -1: no metrics endpoint
   std::vector<std::string> devices = {"cpu"};
   std::string dtype = "float32";  // float32, float16, bfloat16
   int max_batch_rows = 16;
   int max_queue = 256;
   double drain_timeout_seconds = 30;
   std::string log_level = "info";
-  int threads = 0;                // torch intra-op threads; 0: torch's default
+  int threads = 0;  // torch intra-op threads; 0: torch's default
   int prompt_cache_size = 256;
 
   // Parses argv (and the LDM_* environment). Returns nullopt when --help or --version was

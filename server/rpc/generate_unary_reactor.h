@@ -9,11 +9,11 @@
 // Thread safety: sink methods and reactions may run concurrently; one absl::Mutex guards all.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
 #include <map>
 #include <memory>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -30,8 +30,7 @@ class GenerateUnaryReactor final : public grpc::ServerUnaryReactor, public Resul
  public:
   // Enqueues `request` (or finishes with its error). `response` is gRPC's and stays valid until
   // the call finishes; `scheduler` must outlive the call.
-  static grpc::ServerUnaryReactor* Begin(grpc::CallbackServerContext* context,
-                                         Scheduler* scheduler,
+  static grpc::ServerUnaryReactor* Begin(grpc::CallbackServerContext* context, Scheduler* scheduler,
                                          absl::StatusOr<GenerationRequest> request,
                                          v1::GenerateResponse* response);
 

@@ -1,9 +1,9 @@
 #include "server/rpc/grpc_server.h"
 
-#include <chrono>
-
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+
+#include <chrono>
 
 #include "absl/strings/str_cat.h"
 
@@ -20,10 +20,10 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerOp
   server->service_ = std::make_unique<ImageGenerationService>(metrics, options.limits);
 
   grpc::ServerBuilder builder;
-  const std::string address = absl::StrCat(
-      options.host.find(':') != std::string::npos ? absl::StrCat("[", options.host, "]")
-                                                  : options.host,
-      ":", options.port);
+  const std::string address = absl::StrCat(options.host.find(':') != std::string::npos
+                                               ? absl::StrCat("[", options.host, "]")
+                                               : options.host,
+                                           ":", options.port);
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &server->port_);
   builder.RegisterService(server->service_.get());
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);

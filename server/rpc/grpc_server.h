@@ -7,14 +7,15 @@
 // Health is reported for the whole server ("") and for "ldm.v1.ImageGeneration".
 // Ownership: `metrics` (nullable) and the attached scheduler are not owned and must outlive
 // Shutdown().
-// Thread safety: all methods are thread-safe.
+// Thread safety: Attach/SetServing/port may be called from any thread until Shutdown(); Start,
+// Shutdown and the destructor from one controlling thread.
 // Errors (Start): UNAVAILABLE when the address cannot be bound.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"

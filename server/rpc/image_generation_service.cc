@@ -65,9 +65,9 @@ grpc::ServerWriteReactor<v1::GenerateEvent>* ImageGenerationService::StreamGener
   return StreamGenerateReactor::Begin(context, b->scheduler, Convert(*b, *request));
 }
 
-grpc::ServerUnaryReactor* ImageGenerationService::ListModels(
-    grpc::CallbackServerContext* context, const v1::ListModelsRequest* request,
-    v1::ListModelsResponse* response) {
+grpc::ServerUnaryReactor* ImageGenerationService::ListModels(grpc::CallbackServerContext* context,
+                                                             const v1::ListModelsRequest* request,
+                                                             v1::ListModelsResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   std::shared_ptr<const Backend> b = backend();
   if (b == nullptr) {

@@ -2,12 +2,12 @@
 // request side). Thread safety: stateless.
 #pragma once
 
+#include <grpcpp/server_context.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <grpcpp/server_context.h>
 
 #include "absl/time/time.h"
 #include "ldm/v1/image_generation.pb.h"

@@ -57,10 +57,10 @@ absl::StatusOr<LabelMap> ConvertSemanticMap(const std::string& id, const v1::Sem
     }
     if ((in.width() != 0 && static_cast<int>(in.width()) != image->width) ||
         (in.height() != 0 && static_cast<int>(in.height()) != image->height)) {
-      return Invalid(id, "semantic_map.width",
-                     absl::StrCat("/height = ", in.width(), "x", in.height(),
-                                  " do not match the PNG's ", image->width, "x", image->height,
-                                  " (leave them 0 or equal)"));
+      return Invalid(
+          id, "semantic_map.width",
+          absl::StrCat("/height = ", in.width(), "x", in.height(), " do not match the PNG's ",
+                       image->width, "x", image->height, " (leave them 0 or equal)"));
     }
     map.width = image->width;
     map.height = image->height;
@@ -77,9 +77,9 @@ absl::StatusOr<LabelMap> ConvertSemanticMap(const std::string& id, const v1::Sem
     }
     const size_t expected = static_cast<size_t>(in.width()) * in.height();
     if (in.labels().size() != expected) {
-      return Invalid(id, "semantic_map.labels",
-                     absl::StrCat("has ", in.labels().size(), " bytes; expected width*height = ",
-                                  expected));
+      return Invalid(
+          id, "semantic_map.labels",
+          absl::StrCat("has ", in.labels().size(), " bytes; expected width*height = ", expected));
     }
     map.width = static_cast<int>(in.width());
     map.height = static_cast<int>(in.height());
@@ -89,16 +89,17 @@ absl::StatusOr<LabelMap> ConvertSemanticMap(const std::string& id, const v1::Sem
   const bool image_size = map.width == width && map.height == height;
   const bool latent_size = map.width == width / f && map.height == height / f;
   if (!image_size && !latent_size) {
-    return Invalid(id, "semantic_map",
-                   absl::StrCat("is ", map.width, "x", map.height, "; it must be ", width, "x",
-                                height, " (image size) or ", width / f, "x", height / f,
-                                " (latent size)"));
+    return Invalid(
+        id, "semantic_map",
+        absl::StrCat("is ", map.width, "x", map.height, "; it must be ", width, "x", height,
+                     " (image size) or ", width / f, "x", height / f, " (latent size)"));
   }
   for (uint8_t v : map.labels) {
     if (v >= m.semantic_channels) {
-      return Invalid(id, "semantic_map.labels",
-                     absl::StrCat("contains label ", static_cast<int>(v), "; labels must be in [0, ",
-                                  m.semantic_channels - 1, "] for model ", m.name));
+      return Invalid(
+          id, "semantic_map.labels",
+          absl::StrCat("contains label ", static_cast<int>(v), "; labels must be in [0, ",
+                       m.semantic_channels - 1, "] for model ", m.name));
     }
   }
   return map;
@@ -117,9 +118,7 @@ bool ValidRequestId(const std::string& id, size_t max_bytes) {
 RequestConverter::RequestConverter(const ModelCatalog* catalog, RequestLimits limits)
     : catalog_(catalog), limits_(limits) {}
 
-std::string RequestConverter::NewRequestId() {
-  return absl::StrFormat("req-%016x", ThreadRng()());
-}
+std::string RequestConverter::NewRequestId() { return absl::StrFormat("req-%016x", ThreadRng()()); }
 
 uint64_t RequestConverter::RandomSeed() {
   constexpr uint64_t kMax = (uint64_t{1} << 53) - 1;
@@ -148,16 +147,19 @@ absl::StatusOr<GenerationRequest> RequestConverter::Convert(const v1::GenerateRe
   spec.request_id = id;
 
   // Size.
-  spec.width = in.width() == 0 ? m.native_width : static_cast<int>(std::min<uint32_t>(in.width(), 1u << 30));
-  spec.height = in.height() == 0 ? m.native_height : static_cast<int>(std::min<uint32_t>(in.height(), 1u << 30));
+  spec.width =
+      in.width() == 0 ? m.native_width : static_cast<int>(std::min<uint32_t>(in.width(), 1u << 30));
+  spec.height = in.height() == 0 ? m.native_height
+                                 : static_cast<int>(std::min<uint32_t>(in.height(), 1u << 30));
   LDM_RETURN_IF_ERROR(CheckSize(id, "width", spec.width, m));
   LDM_RETURN_IF_ERROR(CheckSize(id, "height", spec.height, m));
 
   // Steps and guidance.
   const uint32_t steps = in.steps() == 0 ? static_cast<uint32_t>(m.default_steps) : in.steps();
   if (steps < 1 || steps > static_cast<uint32_t>(limits_.max_steps)) {
-    return Invalid(id, "steps", absl::StrCat("= ", in.steps(), " must be in [1, ",
-                                             limits_.max_steps, "] (0 = the model's default)"));
+    return Invalid(id, "steps",
+                   absl::StrCat("= ", in.steps(), " must be in [1, ", limits_.max_steps,
+                                "] (0 = the model's default)"));
   }
   spec.steps = static_cast<int>(steps);
   spec.guidance_scale = in.has_guidance_scale() ? in.guidance_scale() : m.default_guidance;
@@ -169,16 +171,17 @@ absl::StatusOr<GenerationRequest> RequestConverter::Convert(const v1::GenerateRe
 
   const uint32_t num_images = in.num_images() == 0 ? 1 : in.num_images();
   if (num_images > static_cast<uint32_t>(limits_.max_images)) {
-    return Invalid(id, "num_images",
-                   absl::StrCat("= ", in.num_images(), " must be in [1, ", limits_.max_images,
-                                "] (0 = 1)"));
+    return Invalid(
+        id, "num_images",
+        absl::StrCat("= ", in.num_images(), " must be in [1, ", limits_.max_images, "] (0 = 1)"));
   }
 
   // Text. The tokenizer truncates to max_prompt_tokens (as diffusers does); the byte limit only
   // bounds the work a single request can ask of the tokenizer.
   if (in.prompt().size() > limits_.max_prompt_bytes) {
-    return Invalid(id, "prompt", absl::StrCat("is ", in.prompt().size(), " bytes; at most ",
-                                              limits_.max_prompt_bytes, " are accepted"));
+    return Invalid(id, "prompt",
+                   absl::StrCat("is ", in.prompt().size(), " bytes; at most ",
+                                limits_.max_prompt_bytes, " are accepted"));
   }
   if (in.negative_prompt().size() > limits_.max_prompt_bytes) {
     return Invalid(id, "negative_prompt",
@@ -207,8 +210,9 @@ absl::StatusOr<GenerationRequest> RequestConverter::Convert(const v1::GenerateRe
   }
   if (in.has_class_label()) {
     if (in.class_label() < 0 || in.class_label() >= m.num_classes) {
-      return Invalid(id, "class_label", absl::StrCat("= ", in.class_label(), " must be in [0, ",
-                                                     m.num_classes - 1, "] for model ", m.name));
+      return Invalid(id, "class_label",
+                     absl::StrCat("= ", in.class_label(), " must be in [0, ", m.num_classes - 1,
+                                  "] for model ", m.name));
     }
     spec.class_label = in.class_label();
   } else if (in.has_class_name()) {
@@ -232,27 +236,26 @@ absl::StatusOr<GenerationRequest> RequestConverter::Convert(const v1::GenerateRe
 
   // Sampler and eta.
   std::optional<std::string> sampler = SamplerName(in.sampler());
-  if (!sampler.has_value() ||
-      (!sampler->empty() &&
-       std::find(m.samplers.begin(), m.samplers.end(), *sampler) == m.samplers.end())) {
+  if (!sampler.has_value() || (!sampler->empty() && std::find(m.samplers.begin(), m.samplers.end(),
+                                                              *sampler) == m.samplers.end())) {
     std::vector<std::string> allowed;
     for (const auto& s : m.samplers) {
       if (v1::Sampler e = SamplerFromName(s); e != v1::SAMPLER_UNSPECIFIED) {
         allowed.push_back(v1::Sampler_Name(e));
       }
     }
-    return Invalid(id, "sampler",
-                   absl::StrCat("= ", in.sampler(), " is not supported by model ", m.name,
-                                "; use SAMPLER_UNSPECIFIED or one of: ",
-                                absl::StrJoin(allowed, ", ")));
+    return Invalid(
+        id, "sampler",
+        absl::StrCat("= ", in.sampler(), " is not supported by model ", m.name,
+                     "; use SAMPLER_UNSPECIFIED or one of: ", absl::StrJoin(allowed, ", ")));
   }
   spec.sampler = *sampler;
   const std::string effective_sampler = sampler->empty() ? m.default_sampler : *sampler;
   if (in.eta() != 0.0f) {
     if (effective_sampler != "ddim") {
-      return Invalid(id, "eta", absl::StrCat("= ", in.eta(), " is only used by the DDIM sampler (",
-                                             "this request uses ", effective_sampler,
-                                             "); leave it 0"));
+      return Invalid(id, "eta",
+                     absl::StrCat("= ", in.eta(), " is only used by the DDIM sampler (",
+                                  "this request uses ", effective_sampler, "); leave it 0"));
     }
     if (!(in.eta() >= 0.0f && in.eta() <= 1.0f)) {
       return Invalid(id, "eta", absl::StrCat("= ", in.eta(), " must be in [0, 1]"));
@@ -262,8 +265,8 @@ absl::StatusOr<GenerationRequest> RequestConverter::Convert(const v1::GenerateRe
 
   // Previews and scheduling.
   if (in.preview_every() > steps) {
-    return Invalid(id, "preview_every", absl::StrCat("= ", in.preview_every(),
-                                                     " must be in [0, steps = ", steps, "]"));
+    return Invalid(id, "preview_every",
+                   absl::StrCat("= ", in.preview_every(), " must be in [0, steps = ", steps, "]"));
   }
   out.preview_every = static_cast<int>(in.preview_every());
   switch (in.preview_quality()) {

@@ -21,8 +21,8 @@ absl::StatusOr<int> MaxPixelDifference(const std::string& png_a, const std::stri
   if (!a.ok()) return a.status();
   if (!b.ok()) return b.status();
   if (a->width != b->width || a->height != b->height || a->pixels.size() != b->pixels.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("sizes differ: ", a->width, "x", a->height,
-                                                   " vs ", b->width, "x", b->height));
+    return absl::InvalidArgumentError(
+        absl::StrCat("sizes differ: ", a->width, "x", a->height, " vs ", b->width, "x", b->height));
   }
   int max_diff = 0;
   for (size_t i = 0; i < a->pixels.size(); ++i) {

@@ -2,10 +2,10 @@
 // limits, and PNG pixel comparison.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
 #include "ldm/v1/image_generation.grpc.pb.h"

@@ -34,7 +34,8 @@ absl::StatusOr<HttpResponse> HttpGet(const std::string& host, int port, const st
   std::string raw;
   char buffer[8192];
   ssize_t n;
-  while ((n = ::recv(fd, buffer, sizeof(buffer), 0)) > 0) raw.append(buffer, static_cast<size_t>(n));
+  while ((n = ::recv(fd, buffer, sizeof(buffer), 0)) > 0)
+    raw.append(buffer, static_cast<size_t>(n));
   ::close(fd);
   const size_t header_end = raw.find("\r\n\r\n");
   if (raw.size() < 12 || header_end == std::string::npos) {

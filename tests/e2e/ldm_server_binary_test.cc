@@ -1,12 +1,11 @@
 // The real build/ldm-server binary as a subprocess: --port 0 announcement, health SERVING after
 // warm-up, a generation, and SIGTERM while jobs run: every accepted job completes, exit code 0.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <atomic>
 #include <thread>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "absl/synchronization/notification.h"
 #include "tests/e2e/e2e_client.h"
@@ -19,13 +18,13 @@ namespace ldm::testing {
 namespace {
 
 std::vector<std::string> ServerArgs(const std::filesystem::path& fixtures) {
-  return {"--model",        "sd1=" + (fixtures / "models" / "sd1-tiny").string(),
-          "--host",         "127.0.0.1",
-          "--port",         "0",
-          "--metrics-port", "0",
+  return {"--model",         "sd1=" + (fixtures / "models" / "sd1-tiny").string(),
+          "--host",          "127.0.0.1",
+          "--port",          "0",
+          "--metrics-port",  "0",
           "--drain-timeout", "60",
-          "--threads",      "1",
-          "--log-level",    "info"};
+          "--threads",       "1",
+          "--log-level",     "info"};
 }
 
 absl::Status WaitServing(const std::shared_ptr<grpc::Channel>& channel, absl::Duration timeout) {

@@ -1,9 +1,9 @@
 #include "server/prometheus_scheduler_metrics.h"
 
-#include "server/metrics/builder.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "server/metrics/builder.h"
 
 namespace ldm::server {
 namespace {

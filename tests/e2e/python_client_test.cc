@@ -1,13 +1,12 @@
 // An independent client in another language: Python stubs generated at test time with protoc
 // and grpc_python_plugin, running tests/e2e/python_client.py (StreamGenerate, health,
 // reflection, an error) against the real ldm-server binary. Anything missing fails the test.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
-
-#include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "tests/e2e/server_process.h"
@@ -34,9 +33,9 @@ TEST(PythonClientTest, PythonStubsGeneratedAtTestTimeCompleteAStreamGenerate) {
   std::filesystem::create_directories(stubs);
   const std::string source = LDM_SOURCE_DIR;
   ASSERT_EQ(Shell(absl::StrCat("protoc --proto_path=", source, "/proto --python_out=",
-                             stubs.string(), " --grpc_python_out=", stubs.string(),
-                             " --plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin ",
-                             source, "/proto/ldm/v1/image_generation.proto")),
+                               stubs.string(), " --grpc_python_out=", stubs.string(),
+                               " --plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin ",
+                               source, "/proto/ldm/v1/image_generation.proto")),
             0);
   ASSERT_TRUE(std::filesystem::exists(stubs / "ldm/v1/image_generation_pb2_grpc.py"));
 
@@ -49,7 +48,7 @@ TEST(PythonClientTest, PythonStubsGeneratedAtTestTimeCompleteAStreamGenerate) {
   ASSERT_TRUE((*server)->WaitForLine("serving", absl::Seconds(120)).ok());
 
   EXPECT_EQ(Shell(absl::StrCat(python, " ", source, "/tests/e2e/python_client.py --stubs ",
-                             stubs.string(), " --address ", (*server)->address())),
+                               stubs.string(), " --address ", (*server)->address())),
             0);
   (*server)->Signal(SIGTERM);
   absl::StatusOr<int> exit_code = (*server)->Wait(absl::Seconds(60));

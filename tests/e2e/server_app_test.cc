@@ -3,11 +3,11 @@
 // promtool), FakeEngines for the health and drain life cycle.
 #include "server/server_app.h"
 
-#include <atomic>
-#include <thread>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
@@ -85,7 +85,8 @@ TEST(ServerAppTest, MetricsEndpointServesTheDesignSeries) {
   auto app = server::ServerApp::Listen(LocalConfig());
   ASSERT_TRUE(app.ok()) << app.status();
   ASSERT_TRUE((*app)->Serve(FakeDevice(absl::ZeroDuration())).ok());
-  auto stub = v1::ImageGeneration::NewStub(E2eChannel("127.0.0.1:" + std::to_string((*app)->port())));
+  auto stub =
+      v1::ImageGeneration::NewStub(E2eChannel("127.0.0.1:" + std::to_string((*app)->port())));
   ASSERT_TRUE(RunStream(*stub, FakeRequest(3)).status.ok());
   v1::GenerateRequest bad = FakeRequest(3);
   bad.set_steps(5000);
@@ -126,8 +127,8 @@ class RealModelServerTest : public ::testing::Test {
     ASSERT_TRUE(engines.ok()) << engines.status();
     ASSERT_TRUE((*app)->Serve(*std::move(engines)).ok());
     app_ = app->release();
-    channel_ = new std::shared_ptr<grpc::Channel>(
-        E2eChannel("127.0.0.1:" + std::to_string(app_->port())));
+    channel_ =
+        new std::shared_ptr<grpc::Channel>(E2eChannel("127.0.0.1:" + std::to_string(app_->port())));
   }
   static void TearDownTestSuite() {
     if (app_ != nullptr) app_->Drain();
@@ -182,13 +183,14 @@ TEST_F(RealModelServerTest, SameSeededRequestGivesTheSameImageAloneAndInsideABat
 
   // Eight other jobs with other samplers, steps and guidance, started first so that the target
   // joins their batch.
-  const v1::Sampler samplers[] = {v1::DDIM,     v1::PNDM, v1::EULER_ANCESTRAL, v1::DPMPP_2M,
-                                  v1::DDPM,     v1::EULER, v1::DPMPP_2M_KARRAS, v1::DDIM};
+  const v1::Sampler samplers[] = {v1::DDIM, v1::PNDM,  v1::EULER_ANCESTRAL, v1::DPMPP_2M,
+                                  v1::DDPM, v1::EULER, v1::DPMPP_2M_KARRAS, v1::DDIM};
   std::vector<std::thread> others;
   std::atomic<int> others_started{0}, others_ok{0};
   for (int i = 0; i < 8; ++i) {
     others.emplace_back([&, i] {
-      v1::GenerateRequest r = TextRequest(100 + i, 12 + 2 * i, samplers[i], i % 2 == 0 ? 1.0f : 7.5f);
+      v1::GenerateRequest r =
+          TextRequest(100 + i, 12 + 2 * i, samplers[i], i % 2 == 0 ? 1.0f : 7.5f);
       r.set_prompt("other prompt " + std::to_string(i));
       StreamResult result = RunStream(*Stub(), r, nullptr, [&](const v1::GenerateEvent& e) {
         if (e.has_started()) ++others_started;

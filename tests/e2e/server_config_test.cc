@@ -1,9 +1,9 @@
 #include "server/server_config.h"
 
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 namespace ldm::server {
 namespace {
@@ -17,10 +17,11 @@ absl::StatusOr<std::optional<ServerConfig>> ParseArgs(std::vector<std::string> a
 }
 
 TEST(ServerConfigTest, FlagsSetEveryField) {
-  auto c = ParseArgs({"--model", "a=/m/one", "--model", "/m/two/", "--host", "127.0.0.1",
-                      "--port", "0", "--metrics-port", "-1", "--devices", "cuda:0,cuda:1",
-                      "--dtype", "float16", "--max-batch-rows", "8", "--max-queue", "3",
-                      "--drain-timeout", "2.5", "--log-level", "debug", "--threads", "4"});
+  auto c = ParseArgs(
+      {"--model",         "a=/m/one", "--model",          "/m/two/", "--host",      "127.0.0.1",
+       "--port",          "0",        "--metrics-port",   "-1",      "--devices",   "cuda:0,cuda:1",
+       "--dtype",         "float16",  "--max-batch-rows", "8",       "--max-queue", "3",
+       "--drain-timeout", "2.5",      "--log-level",      "debug",   "--threads",   "4"});
   ASSERT_TRUE(c.ok()) << c.status();
   const ServerConfig& config = **c;
   ASSERT_EQ(config.models.size(), 2u);

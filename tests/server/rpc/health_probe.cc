@@ -1,8 +1,8 @@
 #include "tests/server/rpc/health_probe.h"
 
-#include <chrono>
-
 #include <grpcpp/generic/generic_stub.h>
+
+#include <chrono>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"

@@ -2,11 +2,11 @@
 // validation error (code + field + range), NOT_FOUND, RESOURCE_EXHAUSTED, UNAVAILABLE.
 #include "server/rpc/image_generation_service.h"
 
-#include <functional>
-#include <thread>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <functional>
+#include <thread>
 
 #include "core/io/png_codec.h"
 #include "tests/server/rpc/rpc_test_server.h"
@@ -98,8 +98,8 @@ std::vector<InvalidCase> InvalidCases() {
        },
        "semantic_map", "64x64 (image size) or 8x8 (latent size)"},
       {"semantic_map_label_out_of_range",
-       [](R& r) { r.mutable_semantic_map()->set_png(LabelPng(8, 8, 5)); },
-       "semantic_map.labels", "[0, 1]"},
+       [](R& r) { r.mutable_semantic_map()->set_png(LabelPng(8, 8, 5)); }, "semantic_map.labels",
+       "[0, 1]"},
       {"semantic_map_png_garbage", [](R& r) { r.mutable_semantic_map()->set_png("not a png"); },
        "semantic_map.png", "does not decode"},
       {"semantic_map_png_size_mismatch",
@@ -108,8 +108,7 @@ std::vector<InvalidCase> InvalidCases() {
          r.mutable_semantic_map()->set_width(16);
        },
        "semantic_map.width", "do not match"},
-      {"sampler_not_supported", [](R& r) { r.set_sampler(v1::PNDM); }, "sampler",
-       "DDIM, EULER"},
+      {"sampler_not_supported", [](R& r) { r.set_sampler(v1::PNDM); }, "sampler", "DDIM, EULER"},
       {"sampler_undefined", [](R& r) { r.set_sampler(static_cast<v1::Sampler>(42)); }, "sampler",
        "DDIM, EULER"},
       {"eta_with_euler",

@@ -53,7 +53,8 @@ RpcTestServer::RpcTestServer(RpcTestOptions options) : options_(std::move(option
   if (options_.serving) server_->SetServing(true);
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
-  channel_ = grpc::CreateCustomChannel(server_->address(), grpc::InsecureChannelCredentials(), args);
+  channel_ =
+      grpc::CreateCustomChannel(server_->address(), grpc::InsecureChannelCredentials(), args);
   stub_ = v1::ImageGeneration::NewStub(channel_);
 }
 

@@ -2,12 +2,12 @@
 // deadlines, failures that stay with their request.
 #include "server/rpc/stream_generate_reactor.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <set>
 #include <thread>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "absl/synchronization/notification.h"
 #include "tests/server/rpc/rpc_test_server.h"
@@ -37,7 +37,8 @@ TEST(StreamGenerateReactorTest, EventsComeQueuedStartedProgressImagesDone) {
   request.set_request_id("order-1");
   StreamResult r = RunStream(server.stub(), request);
   ASSERT_TRUE(r.status.ok()) << r.status.error_message();
-  EXPECT_THAT(Shape(r.kinds), ElementsAre("queued", "started", "progress", "image", "image", "done"));
+  EXPECT_THAT(Shape(r.kinds),
+              ElementsAre("queued", "started", "progress", "image", "image", "done"));
   uint32_t last_step = 0;
   std::set<uint32_t> indices;
   for (const auto& e : r.events) {
