@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/rpc/grpc_status.h"
 #include "server/rpc/proto_events.h"
+#include "spdlog/spdlog.h"
 
 namespace ldm::server {
 
@@ -30,11 +31,14 @@ grpc::ServerUnaryReactor* GenerateUnaryReactor::Begin(grpc::CallbackServerContex
   request->preview_every = 0;
   {
     absl::MutexLock lock(&raw->mu_);
+    raw->deadline_ = request->deadline;
     response->set_request_id(request->request_id);
     response->set_model(request->model);
   }
+  const std::string id = request->request_id;
   absl::StatusOr<std::shared_ptr<RequestState>> state = scheduler->Enqueue(*std::move(request));
   if (!state.ok()) {
+    spdlog::info("request {} rejected: {}", id, state.status().ToString());
     bool finish = false;
     {
       absl::MutexLock lock(&raw->mu_);
@@ -93,17 +97,18 @@ void GenerateUnaryReactor::OnDone(const absl::Status& status, const RequestTimin
 
 void GenerateUnaryReactor::OnCancel() {
   std::shared_ptr<RequestState> state;
+  std::optional<absl::Time> deadline;
   bool finish = false;
   {
     absl::MutexLock lock(&mu_);
     cancelled_ = true;
     state = state_;
+    deadline = deadline_;
     finish = TakeFinish();
   }
   if (state != nullptr && !state->finished()) {
-    scheduler_->Cancel(state, absl::CancelledError(absl::StrCat(
-                                  "request ", state->id(),
-                                  ": the client cancelled the call (or its deadline passed)")));
+    scheduler_->Cancel(state,
+                       CancellationStatus(state->id(), deadline, "the client cancelled the call"));
   }
   if (finish) Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"));
 }

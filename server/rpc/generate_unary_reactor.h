@@ -13,6 +13,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -57,6 +58,7 @@ class GenerateUnaryReactor final : public grpc::ServerUnaryReactor, public Resul
   std::map<int, v1::GeneratedImage> images_ ABSL_GUARDED_BY(mu_);  // by index
   std::shared_ptr<GenerateUnaryReactor> self_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<RequestState> state_ ABSL_GUARDED_BY(mu_);
+  std::optional<absl::Time> deadline_ ABSL_GUARDED_BY(mu_);
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   bool finish_called_ ABSL_GUARDED_BY(mu_) = false;
 };

@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "absl/strings/str_cat.h"
+
 namespace ldm::server {
 
 v1::Timings ToProto(const RequestTimings& t) {
@@ -67,6 +69,15 @@ std::optional<absl::Time> CallDeadline(const grpc::ServerContextBase& context) {
     return std::nullopt;
   }
   return absl::FromChrono(deadline);
+}
+
+absl::Status CancellationStatus(const std::string& request_id, std::optional<absl::Time> deadline,
+                                const std::string& why) {
+  if (deadline.has_value() && absl::Now() >= *deadline) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("request ", request_id, ": the call's deadline passed"));
+  }
+  return absl::CancelledError(absl::StrCat("request ", request_id, ": ", why));
 }
 
 }  // namespace ldm::server

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "ldm/v1/image_generation.pb.h"
 #include "server/scheduling/result_sink.h"
@@ -24,5 +25,10 @@ v1::GenerateEvent DoneEvent(const std::string& request_id, const RequestTimings&
 
 // The call's deadline, or nullopt when the client set none.
 std::optional<absl::Time> CallDeadline(const grpc::ServerContextBase& context);
+
+// Why a call that gRPC cancelled ends: DEADLINE_EXCEEDED when its deadline has passed (gRPC
+// cancels expired calls), else CANCELLED with `why`. Names the request.
+absl::Status CancellationStatus(const std::string& request_id, std::optional<absl::Time> deadline,
+                                const std::string& why);
 
 }  // namespace ldm::server

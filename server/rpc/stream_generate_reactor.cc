@@ -28,11 +28,13 @@ grpc::ServerWriteReactor<v1::GenerateEvent>* StreamGenerateReactor::Begin(
   {
     absl::MutexLock lock(&raw->mu_);
     raw->request_id_ = id;
+    raw->deadline_ = request->deadline;
   }
   // Enqueue emits "queued" synchronously through OnQueued, which may start the first write.
   absl::StatusOr<std::shared_ptr<RequestState>> state = scheduler->Enqueue(*std::move(request));
   if (!state.ok()) {
     // Rejected before anything was sent to the sink: finish with the scheduler's status.
+    spdlog::info("request {} rejected: {}", id, state.status().ToString());
     Action action;
     {
       absl::MutexLock lock(&raw->mu_);
@@ -143,19 +145,21 @@ void StreamGenerateReactor::OnCancel() {
     }
     action = NextActionLocked();
   }
-  CancelRequest("the client cancelled the call (or its deadline passed)");
+  CancelRequest("the client cancelled the call");
   Run(action);
 }
 
 void StreamGenerateReactor::CancelRequest(const std::string& why) {
   std::shared_ptr<RequestState> state;
+  std::optional<absl::Time> deadline;
   {
     absl::MutexLock lock(&mu_);
     state = state_;
+    deadline = deadline_;
   }
   // Before Enqueue returned there is no state yet; Begin() checks client_gone_ afterwards.
   if (state == nullptr || state->finished()) return;
-  scheduler_->Cancel(state, absl::CancelledError(absl::StrCat("request ", state->id(), ": ", why)));
+  scheduler_->Cancel(state, CancellationStatus(state->id(), deadline, why));
 }
 
 void StreamGenerateReactor::OnDone() {

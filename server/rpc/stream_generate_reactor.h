@@ -73,6 +73,7 @@ class StreamGenerateReactor final : public grpc::ServerWriteReactor<v1::Generate
   std::shared_ptr<StreamGenerateReactor> self_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<RequestState> state_ ABSL_GUARDED_BY(mu_);
   std::string request_id_ ABSL_GUARDED_BY(mu_);
+  std::optional<absl::Time> deadline_ ABSL_GUARDED_BY(mu_);
   StreamEventBuffer buffer_ ABSL_GUARDED_BY(mu_);
   std::optional<grpc::Status> final_status_ ABSL_GUARDED_BY(mu_);  // set by the sink's OnDone
   bool client_gone_ ABSL_GUARDED_BY(mu_) = false;
