@@ -1,0 +1,178 @@
+// Determinism and checkpoint/resume of both trainers on tiny configs.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "core/io/model_config.h"
+#include "core/sampling/noise_schedule.h"
+#include "tests/testing/fixtures.h"
+#include "tools/train/autoencoder_trainer.h"
+#include "tools/train/diffusion_trainer.h"
+#include "tools/train/stop_signal.h"
+#include "tools/train/toy_model_configs.h"
+
+namespace ldm::train {
+namespace {
+namespace fs = std::filesystem;
+
+void ExpectSameParameters(const torch::nn::Module& a, const torch::nn::Module& b) {
+  auto pa = a.named_parameters(), pb = b.named_parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (const auto& p : pa) {
+    EXPECT_TRUE(torch::equal(p.value(), pb[p.key()])) << p.key();
+  }
+}
+
+AutoencoderTrainerOptions TinyAe(uint64_t seed) {
+  AutoencoderTrainerOptions o;
+  o.config = ToyModelConfigs::Tiny().vae;
+  o.seed = seed;
+  o.data.dataset.seed = seed;
+  o.steps = 4;
+  o.batch_size = 2;
+  o.lr = {.peak_lr = 1e-3, .warmup_steps = 1, .total_steps = 4};
+  o.log_every = 100;
+  o.scale_images = 4;
+  return o;
+}
+
+TEST(AutoencoderTrainerTest, SameSeedSameLossAndResumeIsExact) {
+  StopSignal::Set(false);
+  const fs::path dir = ldm::testing::TempDir("ae_resume");
+  AutoencoderTrainer a(TinyAe(1), dir / "a");
+  ASSERT_TRUE(*a.Train(false));
+  AutoencoderTrainer same(TinyAe(1), dir / "same");
+  ASSERT_TRUE(*same.Train(false));
+  EXPECT_EQ(a.last_loss(), same.last_loss());
+  AutoencoderTrainer other(TinyAe(2), dir / "other");
+  ASSERT_TRUE(*other.Train(false));
+  EXPECT_NE(a.last_loss(), other.last_loss());
+
+  AutoencoderTrainer first(TinyAe(1), dir / "b");
+  absl::StatusOr<bool> stopped = first.Train(false, /*max_steps_this_call=*/2);
+  ASSERT_TRUE(stopped.ok()) << stopped.status();
+  EXPECT_FALSE(*stopped);
+  AutoencoderTrainer refuse(TinyAe(1), dir / "b");
+  EXPECT_EQ(refuse.Train(false).status().code(), absl::StatusCode::kFailedPrecondition);
+  AutoencoderTrainer resumed(TinyAe(1), dir / "b");
+  ASSERT_TRUE(*resumed.Train(true));
+  EXPECT_EQ(resumed.step(), 4);
+  EXPECT_EQ(resumed.last_loss(), a.last_loss());
+  ExpectSameParameters(*a.model(), *resumed.model());
+
+  absl::Status fin = resumed.Finish();
+  ASSERT_TRUE(fin.ok()) << fin;
+  EXPECT_TRUE(fs::exists(dir / "b" / "vae" / "config.json"));
+  EXPECT_TRUE(fs::exists(dir / "b" / "vae" / "diffusion_pytorch_model.safetensors"));
+}
+
+TEST(AutoencoderTrainerTest, StopSignalWritesACheckpoint) {
+  const fs::path dir = ldm::testing::TempDir("ae_signal");
+  StopSignal::Set(true);
+  AutoencoderTrainer t(TinyAe(1), dir);
+  absl::StatusOr<bool> r = t.Train(false);
+  StopSignal::Set(false);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(*r);
+  EXPECT_TRUE(fs::exists(dir / "checkpoints" / "LATEST"));
+}
+
+LatentCache FakeCache() {
+  torch::manual_seed(11);
+  LatentCache c;
+  const int64_t n = 16;
+  c.mean = torch::randn({n, 4, 8, 8});
+  c.std = torch::rand({n, 4, 8, 8}) * 0.1;
+  c.token_ids = torch::randint(0, 500, {n, 16}, torch::kInt64);
+  c.class_label = torch::randint(-1, 18, {n}, torch::kInt64);
+  c.map_counts = torch::randint(0, 65, {n, 7, 8, 8}, torch::kInt64).to(torch::kUInt8);
+  c.pixels_per_cell = 64;
+  return c;
+}
+
+DiffusionTrainerOptions TinyDiffusion(uint64_t seed) {
+  ToyModelConfigs m = ToyModelConfigs::Tiny();
+  DiffusionTrainerOptions o;
+  o.unet = m.unet;
+  o.text = m.text;
+  o.text.vocab_size = 600;
+  o.text.max_position_embeddings = 16;
+  o.scheduler = m.scheduler;
+  o.scaling_factor = 0.7;
+  o.seed = seed;
+  o.steps = 4;
+  o.batch_size = 3;
+  o.lr = {.peak_lr = 1e-3, .warmup_steps = 1, .total_steps = 4};
+  o.log_every = 100;
+  return o;
+}
+
+std::vector<int64_t> EmptyIds() {
+  std::vector<int64_t> ids(16, 599);
+  ids[0] = 598;
+  return ids;
+}
+
+TEST(DiffusionTrainerTest, SameSeedSameLossAndResumeIsExact) {
+  StopSignal::Set(false);
+  const fs::path dir = ldm::testing::TempDir("diffusion_resume");
+  LatentCache cache = FakeCache();
+  DiffusionTrainer a(TinyDiffusion(1), &cache, EmptyIds(), dir / "a");
+  ASSERT_TRUE(*a.Train(false));
+  DiffusionTrainer same(TinyDiffusion(1), &cache, EmptyIds(), dir / "same");
+  ASSERT_TRUE(*same.Train(false));
+  EXPECT_EQ(a.last_loss(), same.last_loss());
+
+  DiffusionTrainer first(TinyDiffusion(1), &cache, EmptyIds(), dir / "b");
+  EXPECT_FALSE(*first.Train(false, 2));
+  DiffusionTrainer resumed(TinyDiffusion(1), &cache, EmptyIds(), dir / "b");
+  ASSERT_TRUE(*resumed.Train(true));
+  EXPECT_EQ(resumed.last_loss(), a.last_loss());
+  ExpectSameParameters(*a.model(), *resumed.model());
+  for (const auto& [name, t] : a.ema().shadow()) {
+    EXPECT_TRUE(torch::equal(t, resumed.ema().shadow().at(name))) << name;
+  }
+  absl::Status fin = resumed.WriteFinal();
+  ASSERT_TRUE(fin.ok()) << fin;
+  EXPECT_TRUE(fs::exists(dir / "b" / "final" / "unet.safetensors"));
+}
+
+TEST(DiffusionTrainerTest, DroppedConditionsTakeTheirNullValues) {
+  LatentCache cache = FakeCache();
+  DiffusionTrainerOptions o = TinyDiffusion(1);
+  o.batch_size = 8;
+  o.dropout = {.drop_all_probability = 1.0, .keep_probability = 1.0};
+  DiffusionTrainer t(o, &cache, EmptyIds(), ldm::testing::TempDir("diffusion_drop"));
+  DiffusionBatch b = t.MakeBatch(0);
+  EXPECT_TRUE(torch::all(b.class_labels == 18).item<bool>());
+  EXPECT_EQ(b.sample.narrow(1, 4, 7).abs().sum().item<double>(), 0.0);
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_TRUE(torch::equal(b.token_ids[i], torch::tensor(EmptyIds(), torch::kInt64)));
+  }
+  o.dropout = {.drop_all_probability = 0.0, .keep_probability = 1.0};
+  DiffusionTrainer keep(o, &cache, EmptyIds(), ldm::testing::TempDir("diffusion_keep"));
+  DiffusionBatch k = keep.MakeBatch(0);
+  // Kept maps are count / 64 fractions that sum to 1 over the 7 channels.
+  torch::Tensor sums = k.sample.narrow(1, 4, 7).sum(1);
+  EXPECT_GT(sums.max().item<double>(), 0.0);
+  // Classes stay as cached, with "no class" (-1) mapped to the null class.
+  EXPECT_TRUE(torch::all((k.class_labels >= 0) & (k.class_labels <= 18)).item<bool>());
+  EXPECT_EQ(k.timesteps.size(0), 8);
+  EXPECT_TRUE(torch::all((k.timesteps >= 0) & (k.timesteps < 1000)).item<bool>());
+}
+
+TEST(DiffusionTrainerTest, AlphasCumprodMatchesCoresNoiseSchedule) {
+  for (const char* kind : {"scaled_linear", "linear"}) {
+    nlohmann::json cfg = ToyModelConfigs::Default().scheduler;
+    cfg["beta_schedule"] = kind;
+    auto schedule = NoiseSchedule::Create(ModelConfig(cfg, "test"));
+    ASSERT_TRUE(schedule.ok()) << schedule.status();
+    torch::Tensor mine = DiffusionTrainer::AlphasCumprod(cfg);
+    ASSERT_EQ(mine.size(0), 1000);
+    for (int t = 0; t < 1000; t += 37) {
+      EXPECT_EQ(mine[t].item<double>(), (*schedule)->alpha_cumprod(t)) << kind << " t=" << t;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ldm::train

@@ -1,0 +1,15 @@
+// Test helpers: a tiny tokenizer and untrained tiny model exported as a diffusers folder.
+#pragma once
+
+#include <filesystem>
+
+#include "absl/status/status.h"
+
+namespace ldm::train::testing {
+
+// Learns a small BPE tokenizer (model_max_length 16) into `dir`.
+absl::Status WriteTinyTokenizer(const std::filesystem::path& dir);
+// Exports an untrained ToyModelConfigs::Tiny() model (tokenizer included) to `out`.
+absl::Status ExportTinyModel(const std::filesystem::path& work, const std::filesystem::path& out);
+
+}  // namespace ldm::train::testing

@@ -1,0 +1,135 @@
+#include "tools/eval/eval_report.h"
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace ldm::eval {
+namespace {
+
+constexpr EvalKind kKinds[] = {EvalKind::kClass, EvalKind::kCaption1, EvalKind::kCaption2,
+                               EvalKind::kMap, EvalKind::kHandMap};
+
+bool IsMap(EvalKind k) { return k == EvalKind::kMap || k == EvalKind::kHandMap; }
+
+// The headline accuracy of a row: both shape and color (class), everything stated (captions),
+// mIoU (maps).
+double Headline(EvalKind k, const RowStats& r) {
+  if (IsMap(k)) return r.miou();
+  if (k == EvalKind::kCaption2) return r.objects_right();
+  return r.objects_right();
+}
+
+const RowStats* Find(const EvalResult& r, EvalKind k, double g) {
+  auto it = r.rows.find({k, g});
+  return it == r.rows.end() ? nullptr : &it->second;
+}
+
+std::set<double> Scales(const EvalResult& r) {
+  std::set<double> s;
+  for (const auto& [key, row] : r.rows) s.insert(key.second);
+  return s;
+}
+
+}  // namespace
+
+std::string EvalReport::Text(const EvalResult& result) {
+  std::string out;
+  for (double g : Scales(result)) {
+    absl::StrAppendFormat(&out, "\nguidance %.1f\n", g);
+    absl::StrAppendFormat(&out, "%-9s %6s %6s %6s %6s %6s %6s %6s %6s %6s %6s\n", "kind", "images",
+                          "color", "shape", "obj_ok", "size", "pos", "count", "all", "mIoU", "div");
+    for (EvalKind k : kKinds) {
+      const RowStats* r = Find(result, k, g);
+      if (r == nullptr) continue;
+      if (IsMap(k)) {
+        absl::StrAppendFormat(&out, "%-9s %6d %6s %6s %6s %6s %6s %6s %6s %6.3f %6.3f\n",
+                              EvalKindName(k), r->images, "-", "-", "-", "-", "-", "-", "-",
+                              r->miou(), r->diversity());
+      } else {
+        absl::StrAppendFormat(&out, "%-9s %6d %6.3f %6.3f %6.3f %6s %6s %6.3f %6.3f %6s %6.3f\n",
+                              EvalKindName(k), r->images, r->color(), r->shape(),
+                              r->objects_right(),
+                              r->size_stated ? absl::StrFormat("%.3f", r->size()) : "-",
+                              r->position_stated ? absl::StrFormat("%.3f", r->position()) : "-",
+                              r->count(), r->all(), "-", r->diversity());
+      }
+    }
+  }
+  absl::StrAppend(&out, "\nguidance sweep (headline accuracy / diversity)\n");
+  absl::StrAppendFormat(&out, "%-9s", "kind");
+  for (double g : Scales(result))
+    absl::StrAppendFormat(&out, " %13s", absl::StrFormat("w=%.1f", g));
+  absl::StrAppend(&out, "\n");
+  for (EvalKind k : kKinds) {
+    if (Find(result, k, *Scales(result).begin()) == nullptr) continue;
+    absl::StrAppendFormat(&out, "%-9s", EvalKindName(k));
+    for (double g : Scales(result)) {
+      const RowStats* r = Find(result, k, g);
+      absl::StrAppendFormat(&out, " %6.3f/%6.3f", r ? Headline(k, *r) : 0.0,
+                            r ? r->diversity() : 0.0);
+    }
+    absl::StrAppend(&out, "\n");
+  }
+  if (result.autoencoder_images > 0) {
+    absl::StrAppendFormat(&out, "\nautoencoder PSNR %.2f dB on %d held-out images\n",
+                          result.autoencoder_psnr, result.autoencoder_images);
+  }
+  absl::StrAppend(&out, "\nacceptance (issue 4)\n");
+  const nlohmann::json json = Json(result);  // kept alive: the loop iterates a member of it
+  for (const auto& line : json["acceptance"]) {
+    absl::StrAppendFormat(
+        &out, "  %-4s %-46s %.3f (target %.2f)\n", line["pass"].get<bool>() ? "PASS" : "FAIL",
+        line["what"].get<std::string>(), line["value"].get<double>(), line["target"].get<double>());
+  }
+  return out;
+}
+
+nlohmann::json EvalReport::Json(const EvalResult& result) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& [key, row] : result.rows) {
+    nlohmann::json j = row.ToJson();
+    j["kind"] = EvalKindName(key.first);
+    j["guidance"] = key.second;
+    rows.push_back(j);
+  }
+  nlohmann::json acceptance = nlohmann::json::array();
+  auto check = [&](const std::string& what, EvalKind k, double g, double target,
+                   double (*metric)(const RowStats&)) {
+    const RowStats* r = Find(result, k, g);
+    if (r == nullptr) return;
+    const double v = metric(*r);
+    acceptance.push_back({{"what", what},
+                          {"value", v},
+                          {"target", target},
+                          {"pass", v >= target},
+                          {"images", r->images}});
+  };
+  check("class w=3: shape and color", EvalKind::kClass, 3, 0.95,
+        [](const RowStats& r) { return r.objects_right(); });
+  check("caption1 w=5: color", EvalKind::kCaption1, 5, 0.95,
+        [](const RowStats& r) { return r.color(); });
+  check("caption1 w=5: shape", EvalKind::kCaption1, 5, 0.90,
+        [](const RowStats& r) { return r.shape(); });
+  check("caption1 w=5: position (when stated)", EvalKind::kCaption1, 5, 0.85,
+        [](const RowStats& r) { return r.position(); });
+  check("caption2 w=5: both objects right", EvalKind::kCaption2, 5, 0.70,
+        [](const RowStats& r) { return r.objects_right(); });
+  check("map w=5: mIoU", EvalKind::kMap, 5, 0.85, [](const RowStats& r) { return r.miou(); });
+  check("hand_map w=5: mIoU", EvalKind::kHandMap, 5, 0.85,
+        [](const RowStats& r) { return r.miou(); });
+  if (result.autoencoder_images > 0) {
+    acceptance.push_back({{"what", "autoencoder PSNR (dB)"},
+                          {"value", result.autoencoder_psnr},
+                          {"target", 30.0},
+                          {"pass", result.autoencoder_psnr >= 30.0},
+                          {"images", result.autoencoder_images}});
+  }
+  return {{"rows", rows},
+          {"autoencoder_psnr_db", result.autoencoder_psnr},
+          {"autoencoder_images", result.autoencoder_images},
+          {"acceptance", acceptance}};
+}
+
+}  // namespace ldm::eval

@@ -1,0 +1,56 @@
+// ShapesEvaluator: generates images for an EvalSuite through ldm::Pipeline and scores them.
+//
+// For every guidance scale and condition it generates images_per_condition images (seeds
+// seed + 1000 * condition + i, the same at every scale so scales are compared on equal noise),
+// scores each with EvalMetrics::ScoreImage and records the condition's diversity. Rows are
+// (kind, guidance). AutoencoderPsnr measures the VAE's round trip on held-out dataset images.
+// Not thread-safe (drives one Pipeline).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/pipeline/pipeline.h"
+#include "tools/eval/eval_metrics.h"
+#include "tools/eval/eval_suite.h"
+
+namespace ldm::eval {
+
+struct EvaluatorOptions {
+  std::vector<double> guidance_scales = {1, 2, 3, 5, 7};
+  int images_per_condition = 12;
+  int steps = 25;
+  std::string sampler = "ddim";
+  uint64_t seed = 1;
+  int max_jobs_per_batch = 32;  // images generated per Pipeline::Generate call
+};
+
+struct EvalResult {
+  // (kind, guidance) -> stats
+  std::map<std::pair<EvalKind, double>, RowStats> rows;
+  // guidance -> (condition index -> images), kept for the sample grid
+  std::map<double, std::map<size_t, std::vector<Image8>>> samples;
+  double autoencoder_psnr = 0;
+  int autoencoder_images = 0;
+};
+
+class ShapesEvaluator {
+ public:
+  ShapesEvaluator(Pipeline* pipeline, EvaluatorOptions options);
+
+  // `keep_samples`: how many images per condition to keep in EvalResult::samples.
+  absl::StatusOr<EvalResult> Run(const std::vector<EvalCondition>& suite, int keep_samples = 1,
+                                 const std::function<void(const std::string&)>& progress = {});
+  // PSNR (dB, over the pooled squared error) of VAE encode (posterior mean) -> decode on
+  // `count` held-out images of the dataset with seed `dataset_seed`.
+  absl::StatusOr<double> AutoencoderPsnr(int count, uint64_t dataset_seed);
+
+ private:
+  Pipeline* pipeline_;
+  EvaluatorOptions options_;
+};
+
+}  // namespace ldm::eval

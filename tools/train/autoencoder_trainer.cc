@@ -1,0 +1,171 @@
+#include "tools/train/autoencoder_trainer.h"
+
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "core/common/status_macros.h"
+#include "core/common/torch_guard.h"
+#include "core/io/safetensors_writer.h"
+#include "core/io/state_dict_loader.h"
+#include "tools/train/checkpoint.h"
+#include "tools/train/diffusers_config_writer.h"
+#include "tools/train/stop_signal.h"
+#include "tools/train/train_rng.h"
+
+namespace ldm::train {
+namespace fs = std::filesystem;
+
+AutoencoderTrainer::AutoencoderTrainer(AutoencoderTrainerOptions options, fs::path dir)
+    : options_(std::move(options)), dir_(std::move(dir)), builder_(options_.data) {
+  // Parameter init draws from torch's global generator: seed it so runs are reproducible.
+  torch::manual_seed(TrainRng::Hash(options_.seed, RngStream::kInit, 1));
+  model_ = AutoencoderKL(options_.config);
+  model_->to(options_.device);
+  model_->train();
+  optimizer_ = std::make_unique<torch::optim::AdamW>(
+      model_->parameters(),
+      torch::optim::AdamWOptions(options_.lr.peak_lr).betas({0.9, 0.99}).weight_decay(0.0));
+}
+
+double AutoencoderTrainer::TrainStep() {
+  const int64_t b = options_.batch_size;
+  std::vector<uint64_t> keys(b);
+  for (int64_t i = 0; i < b; ++i) {
+    keys[i] = TrainRng::Hash(options_.seed, RngStream::kAutoencoderData, step_, i);
+  }
+  ImageBatch batch = builder_.Build(keys);
+  torch::Tensor x = batch.images.to(options_.device);
+  torch::Generator gen = TrainRng::Generator(options_.seed, RngStream::kAutoencoderNoise, step_);
+
+  for (auto& group : optimizer_->param_groups()) {
+    static_cast<torch::optim::AdamWOptions&>(group.options()).lr(LrSchedule(options_.lr).At(step_));
+  }
+  optimizer_->zero_grad();
+  DiagonalGaussian post = model_->Encode(x);
+  torch::Tensor noise = torch::randn(post.mean.sizes(), gen, torch::kFloat32).to(options_.device);
+  torch::Tensor recon = model_->Decode(post.Sample(noise));
+  torch::Tensor diff = recon - x;
+  torch::Tensor rec = diff.abs().mean() + options_.l2_weight * diff.square().mean();
+  // KL of N(mu, sigma^2) from N(0, 1), summed over latent elements, per image pixel.
+  torch::Tensor kl = 0.5 * (post.mean.square() + post.std.square() - 1.0 - post.logvar).sum() /
+                     static_cast<double>(x.numel());
+  torch::Tensor loss = rec + options_.kl_weight * kl;
+  loss.backward();
+  torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip);
+  optimizer_->step();
+  ++step_;
+  return loss.item<double>();
+}
+
+absl::StatusOr<bool> AutoencoderTrainer::Train(bool resume, int64_t max_steps_this_call) {
+  Checkpoint ckpt(dir_ / "checkpoints");
+  if (ckpt.Latest().has_value()) {
+    if (!resume) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "a checkpoint exists in ", ckpt.dir().string(), "; pass --resume or remove it"));
+    }
+    LDM_ASSIGN_OR_RETURN(nlohmann::json state, ckpt.Restore(*model_, *optimizer_, nullptr));
+    step_ = state["step"].get<int64_t>();
+    spdlog::info("autoencoder: resumed from step {}", step_);
+  }
+  using Clock = std::chrono::steady_clock;
+  auto last_ckpt = Clock::now();
+  auto window_start = Clock::now();
+  int64_t window_steps = 0, steps_this_call = 0;
+  double window_loss = 0;
+  while (step_ < options_.steps) {
+    if (StopSignal::Requested() ||
+        (max_steps_this_call >= 0 && steps_this_call >= max_steps_this_call)) {
+      LDM_RETURN_IF_ERROR(ckpt.Save(step_, *model_, *optimizer_, nullptr));
+      spdlog::info("autoencoder: stopped at step {} (checkpoint written)", step_);
+      return false;
+    }
+    absl::StatusOr<double> loss = TorchGuard("autoencoder step", [&]() { return TrainStep(); });
+    if (!loss.ok()) return loss.status();
+    if (!std::isfinite(*loss)) {
+      return absl::InternalError(absl::StrCat("autoencoder loss is not finite at step ", step_));
+    }
+    last_loss_ = *loss;
+    window_loss += *loss;
+    ++window_steps;
+    ++steps_this_call;
+    if (step_ % options_.log_every == 0 || step_ == options_.steps) {
+      const double secs = std::chrono::duration<double>(Clock::now() - window_start).count();
+      spdlog::info("autoencoder step {}/{} loss {:.5f} lr {:.2e} {:.1f} img/s", step_,
+                   options_.steps, window_loss / window_steps,
+                   LrSchedule(options_.lr).At(step_ - 1),
+                   window_steps * options_.batch_size / std::max(secs, 1e-9));
+      window_start = Clock::now();
+      window_steps = 0;
+      window_loss = 0;
+    }
+    const double since = std::chrono::duration<double>(Clock::now() - last_ckpt).count();
+    if (step_ % options_.checkpoint_every_steps == 0 ||
+        since >= options_.checkpoint_every_seconds || step_ == options_.steps) {
+      LDM_RETURN_IF_ERROR(ckpt.Save(step_, *model_, *optimizer_, nullptr));
+      last_ckpt = Clock::now();
+    }
+  }
+  return true;
+}
+
+absl::Status AutoencoderTrainer::Finish() {
+  return TorchGuard("autoencoder finish", [&]() -> absl::Status {
+    torch::NoGradGuard no_grad;
+    model_->eval();
+    // Held-out images: a dataset stream the training keys never touch.
+    double sum = 0, sum_sq = 0, count = 0, mse_sum = 0, images = 0;
+    const int64_t chunk = 64;
+    for (int64_t start = 0; start < options_.scale_images; start += chunk) {
+      const int64_t n = std::min(chunk, options_.scale_images - start);
+      std::vector<uint64_t> keys(n);
+      for (int64_t i = 0; i < n; ++i) {
+        keys[i] = TrainRng::Hash(options_.seed, RngStream::kHoldout, 0, start + i);
+      }
+      torch::Tensor x = builder_.Build(keys).images.to(options_.device);
+      DiagonalGaussian post = model_->Encode(x);
+      torch::Generator gen = TrainRng::Generator(options_.seed, RngStream::kHoldout, start + 1);
+      torch::Tensor z =
+          post.Sample(torch::randn(post.mean.sizes(), gen, torch::kFloat32).to(options_.device));
+      sum += z.sum().item<double>();
+      sum_sq += z.square().sum().item<double>();
+      count += static_cast<double>(z.numel());
+      // PSNR of the posterior mode, in 8-bit units (images quantised like the pipeline's output).
+      torch::Tensor recon = model_->Decode(post.mean);
+      auto to8 = [](const torch::Tensor& t) { return t.add(1.0).mul(127.5).round().clamp(0, 255); };
+      mse_sum += (to8(recon) - to8(x)).square().mean({1, 2, 3}).sum().item<double>();
+      images += static_cast<double>(n);
+    }
+    const double mean = sum / count;
+    const double std = std::sqrt(std::max(sum_sq / count - mean * mean, 1e-12));
+    const double mse = mse_sum / images;
+    const double psnr = 10.0 * std::log10(255.0 * 255.0 / std::max(mse, 1e-12));
+    AutoencoderKLConfig cfg = options_.config;
+    cfg.scaling_factor = 1.0 / std;
+    spdlog::info(
+        "autoencoder: latent mean {:.4f} std {:.4f} -> scaling_factor {:.5f}; held-out "
+        "PSNR {:.2f} dB",
+        mean, std, cfg.scaling_factor, psnr);
+    const fs::path out = dir_ / "vae";
+    fs::create_directories(out);
+    LDM_RETURN_IF_ERROR(
+        WriteSafeTensors(out / "diffusion_pytorch_model.safetensors", StateDictOf(*model_)));
+    std::ofstream(out / "config.json") << DiffusersConfigWriter::Vae(cfg).dump(2) << "\n";
+    nlohmann::json metrics = {{"latent_mean", mean},
+                              {"latent_std", std},
+                              {"scaling_factor", cfg.scaling_factor},
+                              {"holdout_psnr_db", psnr},
+                              {"holdout_images", images},
+                              {"steps", step_}};
+    std::ofstream(out / "metrics.json") << metrics.dump(2) << "\n";
+    model_->train();
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace ldm::train

@@ -1,0 +1,80 @@
+// AutoencoderTrainer: trains the AutoencoderKL of the toy model on rendered shapes images.
+//
+// Objective (Rombach et al. 2022, LDM, Sec. 3 and App. G; Kingma & Welling 2014 for the KL term):
+//   L = |x - D(z)|_1 + w_2 |x - D(z)|_2^2 + w_kl KL(q(z|x) || N(0, I)),  z ~ q(z|x)
+// with all terms averaged per pixel of x (so w_kl = 1e-6 matches LDM's "KL-reg 1e-6" ratio of
+// summed terms). LDM adds a perceptual (LPIPS) and a patch-GAN loss; flat-colored shapes do not
+// need them, and they would cost most of the CPU budget.
+// After training, scaling_factor = 1 / std(z) over held-out images (LDM Sec. 4.3.2's rescaling)
+// so the diffusion model sees unit-variance latents; it is stored in the exported config.
+//
+// Outputs under `dir`: checkpoints/ (see Checkpoint) and, when finished, vae/ (config.json with
+// the scaling factor + float32 diffusion_pytorch_model.safetensors) and vae/metrics.json.
+// Deterministic given the seed (all draws from TrainRng); not thread-safe.
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <filesystem>
+
+#include "absl/status/statusor.h"
+#include "core/nn/autoencoder_kl.h"
+#include "tools/train/batch_builder.h"
+#include "tools/train/lr_schedule.h"
+
+namespace ldm::train {
+
+struct AutoencoderTrainerOptions {
+  AutoencoderKLConfig config;
+  BatchBuilderOptions data;
+  uint64_t seed = 0;
+  int64_t steps = 1000;
+  int64_t batch_size = 32;
+  LrScheduleOptions lr{
+      .peak_lr = 6e-4, .warmup_steps = 100, .total_steps = 1000, .final_fraction = 0.05};
+  double l2_weight = 1.0;
+  double kl_weight = 1e-6;
+  double grad_clip = 1.0;
+  int64_t checkpoint_every_steps = 500;
+  double checkpoint_every_seconds = 600;
+  int64_t log_every = 10;
+  int64_t scale_images = 512;  // held-out images for scaling_factor and PSNR
+  torch::Device device = torch::kCPU;
+};
+
+struct StepStats {
+  int64_t step = 0;
+  double loss = 0;
+};
+
+class AutoencoderTrainer {
+ public:
+  AutoencoderTrainer(AutoencoderTrainerOptions options, std::filesystem::path dir);
+
+  // Trains until options.steps (resuming from the latest checkpoint when `resume`), or until
+  // StopSignal or `max_steps_this_call` (-1: no limit) stops it; a checkpoint is written whenever
+  // it stops. Returns true when training reached options.steps. FAILED_PRECONDITION when a
+  // checkpoint exists and resume is false.
+  absl::StatusOr<bool> Train(bool resume, int64_t max_steps_this_call = -1);
+  // Computes the scaling factor and held-out PSNR and writes dir/vae/. Call after Train()
+  // returned true.
+  absl::Status Finish();
+
+  AutoencoderKL& model() { return model_; }
+  int64_t step() const { return step_; }
+  double last_loss() const { return last_loss_; }
+
+ private:
+  double TrainStep();
+
+  AutoencoderTrainerOptions options_;
+  std::filesystem::path dir_;
+  BatchBuilder builder_;
+  AutoencoderKL model_{nullptr};
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  int64_t step_ = 0;
+  double last_loss_ = 0;
+};
+
+}  // namespace ldm::train

@@ -1,0 +1,188 @@
+#include "tools/train/diffusion_trainer.h"
+
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "core/common/status_macros.h"
+#include "core/common/torch_guard.h"
+#include "core/io/model_config.h"
+#include "core/io/safetensors_writer.h"
+#include "core/io/state_dict_loader.h"
+#include "tools/train/checkpoint.h"
+#include "tools/train/stop_signal.h"
+#include "tools/train/train_rng.h"
+
+namespace ldm::train {
+namespace fs = std::filesystem;
+
+DiffusionModelImpl::DiffusionModelImpl(const UNet2DConditionConfig& unet_config,
+                                       const ClipTextConfig& text_config) {
+  unet = register_module("unet", UNet2DConditionModel(unet_config));
+  text_encoder = register_module("text_encoder", ClipTextModel(text_config));
+}
+
+torch::Tensor DiffusionTrainer::AlphasCumprod(const nlohmann::json& scheduler) {
+  // diffusers' DDPM/DDIM schedulers build betas in float32 with torch.linspace and take the
+  // float32 cumulative product; the same op sequence here gives the values the samplers use
+  // (tests/tools/train checks equality with core's NoiseSchedule).
+  const int64_t t = scheduler.value("num_train_timesteps", 1000);
+  const double b0 = scheduler.value("beta_start", 1e-4), b1 = scheduler.value("beta_end", 0.02);
+  const std::string kind = scheduler.value("beta_schedule", "linear");
+  torch::Tensor betas;
+  if (kind == "linear") {
+    betas = torch::linspace(b0, b1, t, torch::kFloat32);
+  } else if (kind == "scaled_linear") {
+    betas = torch::linspace(std::sqrt(b0), std::sqrt(b1), t, torch::kFloat32).square();
+  } else {
+    TORCH_CHECK(false, "beta_schedule ", kind, " is not supported by the trainer");
+  }
+  return torch::cumprod(1.0 - betas, 0).to(torch::kFloat64);
+}
+
+DiffusionTrainer::DiffusionTrainer(DiffusionTrainerOptions options, const LatentCache* cache,
+                                   std::vector<int64_t> empty_prompt_ids, fs::path dir)
+    : options_(std::move(options)), cache_(cache), dir_(std::move(dir)) {
+  empty_ids_ = torch::tensor(empty_prompt_ids, torch::kInt64);
+  alphas_cumprod_ = AlphasCumprod(options_.scheduler);
+  torch::manual_seed(TrainRng::Hash(options_.seed, RngStream::kInit, 2));
+  model_ = DiffusionModel(options_.unet, options_.text);
+  model_->to(options_.device);
+  model_->train();
+  optimizer_ = std::make_unique<torch::optim::AdamW>(model_->parameters(),
+                                                     torch::optim::AdamWOptions(options_.lr.peak_lr)
+                                                         .betas({0.9, 0.999})
+                                                         .weight_decay(options_.weight_decay));
+  ema_ = std::make_unique<EmaWeights>(*model_, options_.ema_decay);
+}
+
+DiffusionBatch DiffusionTrainer::MakeBatch(int64_t step) const {
+  const int64_t b = options_.batch_size, n = cache_->size();
+  std::vector<int64_t> index(b);
+  for (int64_t i = 0; i < b; ++i) {
+    index[i] =
+        static_cast<int64_t>(TrainRng::Hash(options_.seed, RngStream::kDiffusionIndex, step, i) %
+                             static_cast<uint64_t>(n));
+  }
+  torch::Tensor idx = torch::tensor(index, torch::kInt64);
+  torch::Generator gen = TrainRng::Generator(options_.seed, RngStream::kDiffusionNoise, step);
+  torch::Tensor mean = cache_->mean.index_select(0, idx), std = cache_->std.index_select(0, idx);
+  torch::Tensor z0 =
+      (mean + std * torch::randn(mean.sizes(), gen, torch::kFloat32)) * options_.scaling_factor;
+  const int64_t num_t = alphas_cumprod_.size(0);
+  torch::Tensor t = torch::randint(0, num_t, {b}, gen, torch::kInt64);
+  torch::Tensor eps = torch::randn(z0.sizes(), gen, torch::kFloat32);
+  torch::Tensor ab = alphas_cumprod_.index_select(0, t).to(torch::kFloat32).view({b, 1, 1, 1});
+  torch::Tensor zt = ab.sqrt() * z0 + (1.0 - ab).sqrt() * eps;
+
+  torch::Tensor ids = cache_->token_ids.index_select(0, idx).clone();
+  torch::Tensor cls = cache_->class_label.index_select(0, idx).clone();
+  torch::Tensor maps = cache_->map_counts.index_select(0, idx).to(torch::kFloat32) /
+                       static_cast<double>(cache_->pixels_per_cell);
+  ConditionDropout dropout(options_.dropout);
+  auto cls_acc = cls.accessor<int64_t, 1>();
+  for (int64_t i = 0; i < b; ++i) {
+    const ConditionKeep keep = dropout.Draw(options_.seed, static_cast<uint64_t>(step), i);
+    if (!keep.text) ids[i].copy_(empty_ids_);
+    if (!keep.class_label || cls_acc[i] < 0) cls_acc[i] = options_.null_class_label;
+    if (!keep.map) maps[i].zero_();
+  }
+  DiffusionBatch out;
+  out.sample = torch::cat({zt, maps}, 1);
+  out.timesteps = t;
+  out.token_ids = ids;
+  out.class_labels = cls;
+  out.noise = eps;
+  return out;
+}
+
+double DiffusionTrainer::TrainStep() {
+  DiffusionBatch batch = MakeBatch(step_);
+  const torch::Device d = options_.device;
+  for (auto& group : optimizer_->param_groups()) {
+    static_cast<torch::optim::AdamWOptions&>(group.options()).lr(LrSchedule(options_.lr).At(step_));
+  }
+  optimizer_->zero_grad();
+  torch::Tensor hidden = model_->text_encoder->forward(batch.token_ids.to(d)).last_hidden_state;
+  torch::Tensor pred = model_->unet->forward(batch.sample.to(d), batch.timesteps.to(d), hidden,
+                                             batch.class_labels.to(d));
+  torch::Tensor loss = torch::mse_loss(pred, batch.noise.to(d));
+  loss.backward();
+  torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip);
+  optimizer_->step();
+  ++step_;
+  ema_->Update(*model_, step_);
+  return loss.item<double>();
+}
+
+absl::StatusOr<bool> DiffusionTrainer::Train(bool resume, int64_t max_steps_this_call) {
+  Checkpoint ckpt(dir_ / "checkpoints");
+  if (ckpt.Latest().has_value()) {
+    if (!resume) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "a checkpoint exists in ", ckpt.dir().string(), "; pass --resume or remove it"));
+    }
+    LDM_ASSIGN_OR_RETURN(nlohmann::json state, ckpt.Restore(*model_, *optimizer_, ema_.get()));
+    step_ = state["step"].get<int64_t>();
+    spdlog::info("diffusion: resumed from step {}", step_);
+  }
+  using Clock = std::chrono::steady_clock;
+  auto last_ckpt = Clock::now();
+  auto window_start = Clock::now();
+  int64_t window_steps = 0, steps_this_call = 0;
+  double window_loss = 0;
+  while (step_ < options_.steps) {
+    if (StopSignal::Requested() ||
+        (max_steps_this_call >= 0 && steps_this_call >= max_steps_this_call)) {
+      LDM_RETURN_IF_ERROR(ckpt.Save(step_, *model_, *optimizer_, ema_.get()));
+      spdlog::info("diffusion: stopped at step {} (checkpoint written)", step_);
+      return false;
+    }
+    absl::StatusOr<double> loss = TorchGuard("diffusion step", [&]() { return TrainStep(); });
+    if (!loss.ok()) return loss.status();
+    if (!std::isfinite(*loss)) {
+      return absl::InternalError(absl::StrCat("diffusion loss is not finite at step ", step_));
+    }
+    last_loss_ = *loss;
+    window_loss += *loss;
+    ++window_steps;
+    ++steps_this_call;
+    if (step_ % options_.log_every == 0 || step_ == options_.steps) {
+      const double secs = std::chrono::duration<double>(Clock::now() - window_start).count();
+      spdlog::info("diffusion step {}/{} loss {:.5f} lr {:.2e} {:.1f} img/s {:.2f} s/step", step_,
+                   options_.steps, window_loss / window_steps,
+                   LrSchedule(options_.lr).At(step_ - 1),
+                   window_steps * options_.batch_size / std::max(secs, 1e-9), secs / window_steps);
+      window_start = Clock::now();
+      window_steps = 0;
+      window_loss = 0;
+    }
+    const double since = std::chrono::duration<double>(Clock::now() - last_ckpt).count();
+    if (step_ % options_.checkpoint_every_steps == 0 ||
+        since >= options_.checkpoint_every_seconds || step_ == options_.steps) {
+      LDM_RETURN_IF_ERROR(ckpt.Save(step_, *model_, *optimizer_, ema_.get()));
+      last_ckpt = Clock::now();
+    }
+  }
+  return true;
+}
+
+absl::Status DiffusionTrainer::WriteFinal() {
+  return TorchGuard("diffusion final weights", [&]() -> absl::Status {
+    DiffusionModel ema_model(options_.unet, options_.text);
+    ema_->CopyTo(*ema_model);
+    const fs::path out = dir_ / "final";
+    fs::create_directories(out);
+    LDM_RETURN_IF_ERROR(WriteSafeTensors(out / "unet.safetensors", StateDictOf(*ema_model->unet)));
+    LDM_RETURN_IF_ERROR(
+        WriteSafeTensors(out / "text_encoder.safetensors", StateDictOf(*ema_model->text_encoder)));
+    std::ofstream(out / "state.json") << nlohmann::json{{"steps", step_}}.dump(2) << "\n";
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace ldm::train

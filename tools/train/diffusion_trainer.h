@@ -1,0 +1,108 @@
+// DiffusionTrainer: trains the UNet2DConditionModel jointly with a small CLIPTextModel on cached
+// VAE latents (LatentCache), with independent conditioning dropout for classifier-free guidance.
+//
+// Objective (DDPM, Ho et al. 2020, eq. 14, the "simple" loss; LDM, Rombach et al. 2022, eq. 2
+// with conditioning eq. 3): t ~ U{0..T-1}, eps ~ N(0, I), z_0 = scaling_factor * (mu + sigma n),
+//   z_t = sqrt(ab_t) z_0 + sqrt(1 - ab_t) eps,   L = || eps - eps_theta(z_t, t, c) ||^2
+// where c = (text tokens -> CLIP last hidden state, class label, one-hot map channels
+// concatenated to z_t). ab_t is computed from the same scheduler_config.json the pipeline samples
+// with, exactly as core's NoiseSchedule does. Each condition is kept or replaced by its null value
+// (empty prompt, null class 18, zero map) by ConditionDropout.
+//
+// Weights: AdamW, warm-up + cosine LR, gradient clipping; an EMA of the weights is kept and is
+// what WriteFinal() saves. Deterministic given the seed. Not thread-safe.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "core/nn/unet_2d_condition_model.h"
+#include "core/text/clip_text_model.h"
+#include "core/text/clip_tokenizer.h"
+#include "nlohmann/json.hpp"
+#include "tools/train/condition_dropout.h"
+#include "tools/train/ema_weights.h"
+#include "tools/train/latent_cache.h"
+#include "tools/train/lr_schedule.h"
+
+namespace ldm::train {
+
+// The trained module tree: "unet.*" and "text_encoder.text_model.*".
+class DiffusionModelImpl : public torch::nn::Module {
+ public:
+  DiffusionModelImpl(const UNet2DConditionConfig& unet, const ClipTextConfig& text);
+  UNet2DConditionModel unet{nullptr};
+  ClipTextModel text_encoder{nullptr};
+};
+TORCH_MODULE(DiffusionModel);
+
+struct DiffusionTrainerOptions {
+  UNet2DConditionConfig unet;
+  ClipTextConfig text;
+  nlohmann::json scheduler;  // scheduler_config.json
+  double scaling_factor = 1.0;
+  uint64_t seed = 0;
+  int64_t steps = 1000;
+  int64_t batch_size = 64;
+  LrScheduleOptions lr{
+      .peak_lr = 4e-4, .warmup_steps = 200, .total_steps = 1000, .final_fraction = 0.1};
+  double weight_decay = 0.01;
+  double grad_clip = 1.0;
+  double ema_decay = 0.999;
+  ConditionDropoutOptions dropout;
+  int null_class_label = 18;
+  int64_t checkpoint_every_steps = 500;
+  double checkpoint_every_seconds = 600;
+  int64_t log_every = 10;
+  torch::Device device = torch::kCPU;
+};
+
+// The tensors of one training step, exposed for tests.
+struct DiffusionBatch {
+  torch::Tensor sample;        // [B, C + K, h, w] noisy latents + map channels
+  torch::Tensor timesteps;     // [B] int64
+  torch::Tensor token_ids;     // [B, L]
+  torch::Tensor class_labels;  // [B]
+  torch::Tensor noise;         // [B, C, h, w] target
+};
+
+class DiffusionTrainer {
+ public:
+  // `cache` must outlive the trainer; `empty_prompt_ids` is the tokenization of "".
+  DiffusionTrainer(DiffusionTrainerOptions options, const LatentCache* cache,
+                   std::vector<int64_t> empty_prompt_ids, std::filesystem::path dir);
+
+  // As AutoencoderTrainer::Train.
+  absl::StatusOr<bool> Train(bool resume, int64_t max_steps_this_call = -1);
+  // Writes the EMA weights to dir/final/{unet,text_encoder}/ (float32, diffusers names).
+  absl::Status WriteFinal();
+
+  DiffusionBatch MakeBatch(int64_t step) const;
+  // alphas_cumprod [T] (float32 values as float64) of a linear / scaled_linear scheduler config.
+  static torch::Tensor AlphasCumprod(const nlohmann::json& scheduler);
+  DiffusionModel& model() { return model_; }
+  EmaWeights& ema() { return *ema_; }
+  int64_t step() const { return step_; }
+  double last_loss() const { return last_loss_; }
+
+ private:
+  double TrainStep();
+
+  DiffusionTrainerOptions options_;
+  const LatentCache* cache_;
+  torch::Tensor empty_ids_;       // [L]
+  torch::Tensor alphas_cumprod_;  // [T] float64
+  std::filesystem::path dir_;
+  DiffusionModel model_{nullptr};
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  std::unique_ptr<EmaWeights> ema_;
+  int64_t step_ = 0;
+  double last_loss_ = 0;
+};
+
+}  // namespace ldm::train

@@ -1,0 +1,107 @@
+#include "tools/train/model_exporter.h"
+
+#include <torch/torch.h>
+
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "core/common/status_macros.h"
+#include "core/common/torch_guard.h"
+#include "core/io/safetensors_writer.h"
+#include "core/io/state_dict_loader.h"
+#include "tools/shapes/shapes_dataset.h"
+#include "tools/shapes/shapes_types.h"
+#include "tools/train/diffusers_config_writer.h"
+
+namespace ldm::train {
+namespace fs = std::filesystem;
+namespace {
+
+absl::Status WriteJson(const fs::path& path, const nlohmann::json& j) {
+  std::ofstream out(path, std::ios::trunc);
+  out << j.dump(2) << "\n";
+  out.flush();
+  if (!out) return absl::InternalError(absl::StrCat("cannot write ", path.string()));
+  return absl::OkStatus();
+}
+
+std::map<std::string, torch::Tensor> Weights(const torch::nn::Module& m, bool half) {
+  std::map<std::string, torch::Tensor> out = StateDictOf(m);
+  for (auto& [name, t] : out) {
+    t = t.to(torch::kCPU, half ? torch::kFloat16 : torch::kFloat32).contiguous();
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json ModelExporter::Extras(const ExportInputs& in) {
+  std::vector<std::string> labels = {"background"};
+  for (int c = 0; c < shapes::kNumColors; ++c) {
+    labels.emplace_back(shapes::ColorName(static_cast<shapes::Color>(c)));
+  }
+  return {{"class_names", shapes::ShapesDataset::ClassNames()},
+          {"null_class_label", in.null_class_label},
+          {"semantic_labels", labels},
+          {"latent_rgb_factors", in.latent_rgb.factors},
+          {"latent_rgb_bias", in.latent_rgb.bias},
+          {"cfg_unconditional", {{"class", "null"}, {"semantic_map", "zero"}}},
+          {"default_sampler", "ddim"},
+          {"default_steps", in.default_steps},
+          {"default_guidance_scale", in.default_guidance_scale},
+          {"max_size", in.max_size},
+          {"training", in.training}};
+}
+
+absl::Status ModelExporter::Export(const ExportInputs& in, const fs::path& out) {
+  const fs::path tmp = fs::path(out.string() + ".tmp-export");
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  for (const char* sub : {"tokenizer", "text_encoder", "unet", "vae", "scheduler"}) {
+    fs::create_directories(tmp / sub, ec);
+    if (ec) return absl::InternalError(absl::StrCat("cannot create ", (tmp / sub).string()));
+  }
+  for (const char* file :
+       {"vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"}) {
+    fs::copy_file(in.tokenizer_dir / file, tmp / "tokenizer" / file,
+                  fs::copy_options::overwrite_existing, ec);
+    if (ec) {
+      return absl::NotFoundError(
+          absl::StrCat("cannot copy ", (in.tokenizer_dir / file).string(), ": ", ec.message()));
+    }
+  }
+  LDM_RETURN_IF_ERROR(WriteJson(tmp / "model_index.json", DiffusersConfigWriter::ModelIndex()));
+  LDM_RETURN_IF_ERROR(WriteJson(tmp / "scheduler" / "scheduler_config.json", in.scheduler));
+  LDM_RETURN_IF_ERROR(WriteJson(tmp / "text_encoder" / "config.json",
+                                DiffusersConfigWriter::TextEncoder(
+                                    in.text_encoder->config(), in.bos_token_id, in.pad_token_id)));
+  LDM_RETURN_IF_ERROR(
+      WriteJson(tmp / "unet" / "config.json", DiffusersConfigWriter::Unet(in.unet->config())));
+  LDM_RETURN_IF_ERROR(
+      WriteJson(tmp / "vae" / "config.json", DiffusersConfigWriter::Vae(in.vae->config())));
+  LDM_RETURN_IF_ERROR(TorchGuard("exporting weights", [&]() -> absl::Status {
+    LDM_RETURN_IF_ERROR(WriteSafeTensors(tmp / "text_encoder" / "model.safetensors",
+                                         Weights(*in.text_encoder, in.half_precision),
+                                         {{"format", "pt"}}));
+    LDM_RETURN_IF_ERROR(WriteSafeTensors(tmp / "unet" / "diffusion_pytorch_model.safetensors",
+                                         Weights(*in.unet, in.half_precision), {{"format", "pt"}}));
+    return WriteSafeTensors(tmp / "vae" / "diffusion_pytorch_model.safetensors",
+                            Weights(*in.vae, false), {{"format", "pt"}});
+  }));
+  LDM_RETURN_IF_ERROR(WriteJson(tmp / "ldm_model.json", Extras(in)));
+  // Swap in the complete folder. Only an earlier export (or an empty folder) is replaced, never
+  // an arbitrary directory a mistyped --out points at.
+  if (fs::exists(out)) {
+    if (!fs::exists(out / "model_index.json") && !fs::is_empty(out, ec)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(out.string(), " exists and is not a model folder; refusing to replace it"));
+    }
+    fs::remove_all(out, ec);
+  }
+  fs::create_directories(out.parent_path().empty() ? fs::path(".") : out.parent_path(), ec);
+  fs::rename(tmp, out, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot move the export to ", out.string()));
+  return absl::OkStatus();
+}
+
+}  // namespace ldm::train

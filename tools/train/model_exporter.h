@@ -1,0 +1,50 @@
+// ModelExporter: writes a trained model as a diffusers folder ldm::Pipeline::Load reads:
+//   model_index.json                      StableDiffusionPipeline, DDIMScheduler
+//   tokenizer/                            the learned CLIP BPE tokenizer (copied)
+//   text_encoder/{config.json,model.safetensors}
+//   unet/{config.json,diffusion_pytorch_model.safetensors}
+//   vae/{config.json,diffusion_pytorch_model.safetensors}   (VAE kept in float32)
+//   scheduler/scheduler_config.json
+//   ldm_model.json                        class names, null class, semantic labels, latent->RGB
+//                                         preview factors, CFG unconditional rule, defaults
+// UNet and text encoder weights are stored as float16 (half the size; the pipeline casts on
+// load). Files are written to <out>.tmp-export and the folder is swapped in at the end.
+#pragma once
+
+#include <filesystem>
+
+#include "absl/status/status.h"
+#include "core/nn/autoencoder_kl.h"
+#include "core/nn/unet_2d_condition_model.h"
+#include "core/text/clip_text_model.h"
+#include "nlohmann/json.hpp"
+#include "tools/train/latent_rgb_fitter.h"
+
+namespace ldm::train {
+
+struct ExportInputs {
+  std::filesystem::path tokenizer_dir;
+  AutoencoderKL vae{nullptr};
+  UNet2DConditionModel unet{nullptr};
+  ClipTextModel text_encoder{nullptr};
+  nlohmann::json scheduler;
+  int64_t bos_token_id = 0;
+  int64_t pad_token_id = 0;
+  LatentRgbFit latent_rgb;
+  bool half_precision = true;
+  int null_class_label = 18;
+  double default_guidance_scale = 5.0;
+  int default_steps = 25;
+  int max_size = 256;
+  // Extra facts recorded under "training" in ldm_model.json (steps, seed, ...).
+  nlohmann::json training = nlohmann::json::object();
+};
+
+class ModelExporter {
+ public:
+  static absl::Status Export(const ExportInputs& inputs, const std::filesystem::path& out);
+  // The ldm_model.json content.
+  static nlohmann::json Extras(const ExportInputs& inputs);
+};
+
+}  // namespace ldm::train

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Starts or resumes the full toy-shapes training run (tokenizer -> autoencoder -> diffusion),
+# idempotently: finished stages are skipped, an interrupted stage continues from its latest
+# checkpoint. Run it again after a session ends; it picks up where the last one stopped.
+#
+#   tools/train/run_training.sh            # background (nohup), log in $WORK/train.log
+#   tools/train/run_training.sh --fg       # foreground
+#   EXPORT=1 tools/train/run_training.sh   # also export to models/toy-shapes when done
+#
+# Environment: WORK (default /work/ldm-train-state), BUILD (default build-train), THREADS (2),
+# DEVICE (cpu). The training recipe (steps, batch sizes, learning rates) is fixed here so every
+# resume uses the same schedule; see docs/MODEL.md.
+set -euo pipefail
+REPO="$(cd "$(dirname "$0")/../.." && pwd)"
+WORK="${WORK:-/work/ldm-train-state}"
+BUILD="${BUILD:-$REPO/build-train}"
+THREADS="${THREADS:-2}"
+DEVICE="${DEVICE:-cpu}"
+mkdir -p "$WORK"
+
+if pgrep -f -- "ldm-train .*--work-dir $WORK( |\$)" > /dev/null; then
+  echo "ldm-train is already running on $WORK (see $WORK/train.log)"
+  exit 0
+fi
+
+if [[ ! -x "$BUILD/ldm-train" ]]; then
+  cmake -S "$REPO" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
+  ninja -C "$BUILD" -j"$THREADS" ldm-train
+fi
+
+STAGES="all"
+[[ "${EXPORT:-0}" == "1" ]] || STAGES="diffusion"
+ARGS=(--work-dir "$WORK" --out "$REPO/models/toy-shapes" --resume --seed 0
+      --device "$DEVICE" --threads "$THREADS"
+      --ae-steps 1500 --ae-batch 32 --ae-lr 8e-4
+      --unet-steps 3200 --unet-batch 64 --unet-lr 5e-4 --ema-decay 0.998 --cache-size 32768
+      --checkpoint-steps 250 --checkpoint-minutes 10 --log-every 10)
+
+run() {
+  # The diffusion stage needs the tokenizer and autoencoder: run them first (no-ops once done).
+  "$BUILD/ldm-train" --stage tokenizer "${ARGS[@]}" &&
+    "$BUILD/ldm-train" --stage autoencoder "${ARGS[@]}" &&
+    "$BUILD/ldm-train" --stage "$STAGES" "${ARGS[@]}"
+}
+
+if [[ "${1:-}" == "--fg" ]]; then
+  run
+else
+  export -f run
+  export BUILD STAGES
+  ARGS_STR="$(printf '%q ' "${ARGS[@]}")"
+  nohup nice -n 10 bash -c "ARGS=($ARGS_STR); $(declare -f run); run" >> "$WORK/train.log" 2>&1 &
+  echo "started ldm-train (pid $!), log: $WORK/train.log"
+fi

@@ -1,0 +1,93 @@
+#include "tools/train/toy_model_configs.h"
+
+namespace ldm::train {
+namespace {
+
+nlohmann::json DdimSchedulerConfig() {
+  // Stable Diffusion's DDIM scheduler settings (scaled_linear betas 0.00085..0.012 over 1000
+  // steps): at 8x8x4 latents the terminal alpha_bar is ~0.005, close enough to pure noise.
+  return {{"_class_name", "DDIMScheduler"},
+          {"_diffusers_version", "0.27.2"},
+          {"beta_end", 0.012},
+          {"beta_schedule", "scaled_linear"},
+          {"beta_start", 0.00085},
+          {"clip_sample", false},
+          {"clip_sample_range", 1.0},
+          {"dynamic_thresholding_ratio", 0.995},
+          {"num_train_timesteps", 1000},
+          {"prediction_type", "epsilon"},
+          {"rescale_betas_zero_snr", false},
+          {"sample_max_value", 1.0},
+          {"set_alpha_to_one", false},
+          {"skip_prk_steps", true},
+          {"steps_offset", 1},
+          {"thresholding", false},
+          {"timestep_spacing", "leading"},
+          {"trained_betas", nullptr}};
+}
+
+AutoencoderKLConfig Vae(std::vector<int64_t> channels, int64_t groups) {
+  AutoencoderKLConfig c;
+  c.block_out_channels = std::move(channels);
+  c.down_block_types.assign(c.block_out_channels.size(), "DownEncoderBlock2D");
+  c.up_block_types.assign(c.block_out_channels.size(), "UpDecoderBlock2D");
+  c.layers_per_block = 1;
+  c.latent_channels = 4;
+  c.norm_num_groups = groups;
+  c.sample_size = 64;
+  c.scaling_factor = 1.0;  // replaced by 1/std of the latents after training
+  c.force_upcast = true;
+  return c;
+}
+
+UNet2DConditionConfig Unet(std::vector<int64_t> channels, int64_t layers, int64_t heads,
+                           int64_t cross_dim, int64_t groups) {
+  UNet2DConditionConfig c;
+  const size_t n = channels.size();
+  c.in_channels = 4 + kNumMapChannels;
+  c.out_channels = 4;
+  c.sample_size = 8;
+  c.block_out_channels = std::move(channels);
+  c.down_block_types.assign(n, "CrossAttnDownBlock2D");
+  c.up_block_types.assign(n, "CrossAttnUpBlock2D");
+  c.layers_per_block.assign(n, layers);
+  c.num_attention_heads.assign(n, heads);
+  c.transformer_layers_per_block.assign(n, 1);
+  c.cross_attention_dim.assign(n, cross_dim);
+  c.num_class_embeds = kNullClassLabel + 1;
+  c.norm_num_groups = groups;
+  return c;
+}
+
+ClipTextConfig Text(int64_t hidden, int64_t layers, int64_t heads) {
+  ClipTextConfig c;
+  c.hidden_size = hidden;
+  c.intermediate_size = 4 * hidden;
+  c.num_hidden_layers = layers;
+  c.num_attention_heads = heads;
+  c.max_position_embeddings = 32;
+  c.hidden_act = ClipActivation::kQuickGelu;
+  return c;
+}
+
+}  // namespace
+
+ToyModelConfigs ToyModelConfigs::Default() {
+  ToyModelConfigs m;
+  m.vae = Vae({16, 32, 64, 128}, 16);
+  m.text = Text(128, 3, 4);
+  m.unet = Unet({64, 128}, 2, 4, 128, 32);
+  m.scheduler = DdimSchedulerConfig();
+  return m;
+}
+
+ToyModelConfigs ToyModelConfigs::Tiny() {
+  ToyModelConfigs m;
+  m.vae = Vae({8, 8, 8, 8}, 4);
+  m.text = Text(16, 1, 2);
+  m.unet = Unet({16, 32}, 1, 2, 16, 8);
+  m.scheduler = DdimSchedulerConfig();
+  return m;
+}
+
+}  // namespace ldm::train

@@ -1,0 +1,32 @@
+// ToyModelConfigs: the architectures of the shipped "toy-shapes" model and a tiny variant for
+// tests. See docs/MODEL.md for the reasoning behind the sizes.
+//
+//   vae   AutoencoderKL f=8 (64x64x3 -> 8x8x4): 4 levels, layers_per_block 1
+//   text  CLIPTextModel (vocab and special ids come from the learned tokenizer at run time)
+//   unet  UNet2DConditionModel on 8x8 latents: CrossAttnDownBlock2D at both levels, in_channels =
+//         4 latent + 7 one-hot map channels, num_class_embeds = 18 classes + 1 null class
+//   scheduler  DDIM over 1000 "scaled_linear" training steps, epsilon prediction
+#pragma once
+
+#include "core/nn/autoencoder_kl.h"
+#include "core/nn/unet_2d_condition_model.h"
+#include "core/text/clip_text_model.h"
+#include "nlohmann/json.hpp"
+
+namespace ldm::train {
+
+inline constexpr int kNullClassLabel = 18;  // the 19th class embedding: "no class"
+inline constexpr int kNumMapChannels = 7;   // background + six colors
+
+struct ToyModelConfigs {
+  AutoencoderKLConfig vae;
+  ClipTextConfig text;
+  UNet2DConditionConfig unet;
+  nlohmann::json scheduler;  // scheduler/scheduler_config.json
+
+  static ToyModelConfigs Default();
+  // A few-thousand-parameter model of the same layout, for fast tests.
+  static ToyModelConfigs Tiny();
+};
+
+}  // namespace ldm::train

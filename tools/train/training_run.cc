@@ -1,0 +1,199 @@
+#include "tools/train/training_run.h"
+
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include "absl/strings/str_cat.h"
+#include "core/common/status_macros.h"
+#include "core/common/torch_guard.h"
+#include "core/io/model_config.h"
+#include "core/io/safetensors_file.h"
+#include "core/io/state_dict_loader.h"
+#include "core/text/clip_tokenizer.h"
+#include "tools/shapes/clip_bpe_trainer.h"
+#include "tools/train/autoencoder_trainer.h"
+#include "tools/train/batch_builder.h"
+#include "tools/train/diffusion_trainer.h"
+#include "tools/train/latent_cache.h"
+#include "tools/train/latent_rgb_fitter.h"
+#include "tools/train/model_exporter.h"
+#include "tools/train/train_rng.h"
+
+namespace ldm::train {
+namespace fs = std::filesystem;
+namespace {
+
+BatchBuilderOptions DataOptions(const TrainingRunOptions& o) {
+  BatchBuilderOptions data;
+  data.dataset.seed = o.seed;
+  data.map_fraction = o.map_fraction;
+  return data;
+}
+
+absl::Status Stopped(const char* stage) {
+  return absl::CancelledError(absl::StrCat(stage, " stopped; rerun with --resume to continue"));
+}
+
+}  // namespace
+
+TrainingRun::TrainingRun(TrainingRunOptions options) : options_(std::move(options)) {}
+
+absl::Status TrainingRun::Run(const std::string& stage) {
+  if (stage == "tokenizer") return Tokenizer();
+  if (stage == "autoencoder") return Autoencoder();
+  if (stage == "diffusion") return Diffusion();
+  if (stage == "export") return Export();
+  if (stage == "all") {
+    LDM_RETURN_IF_ERROR(Tokenizer());
+    LDM_RETURN_IF_ERROR(Autoencoder());
+    LDM_RETURN_IF_ERROR(Diffusion());
+    return Export();
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("--stage ", stage, " must be all, tokenizer, autoencoder, diffusion or export"));
+}
+
+absl::Status TrainingRun::Tokenizer() {
+  if (fs::exists(TokenizerDir() / "vocab.json")) {
+    spdlog::info("tokenizer: done ({} exists)", TokenizerDir().string());
+    return absl::OkStatus();
+  }
+  shapes::ShapesDataset dataset(DataOptions(options_).dataset);
+  shapes::ClipBpeTrainer trainer({.num_merges = options_.merges,
+                                  .min_pair_frequency = 1,
+                                  .model_max_length = options_.max_length});
+  trainer.AddTexts(dataset.CaptionCorpus(static_cast<size_t>(options_.corpus_size)));
+  trainer.Train();
+  LDM_RETURN_IF_ERROR(trainer.WriteTokenizerDir(TokenizerDir().string()));
+  spdlog::info("tokenizer: {} merges learned on {} captions -> {}", trainer.merges().size(),
+               options_.corpus_size, TokenizerDir().string());
+  return absl::OkStatus();
+}
+
+absl::Status TrainingRun::Autoencoder() {
+  if (fs::exists(VaeDir() / "config.json")) {
+    spdlog::info("autoencoder: done ({} exists)", VaeDir().string());
+    return absl::OkStatus();
+  }
+  AutoencoderTrainerOptions o;
+  o.config = options_.configs.vae;
+  o.data = DataOptions(options_);
+  o.seed = options_.seed;
+  o.steps = options_.ae_steps;
+  o.batch_size = options_.ae_batch;
+  o.lr = {.peak_lr = options_.ae_lr,
+          .warmup_steps = std::min<int64_t>(100, options_.ae_steps / 10),
+          .total_steps = options_.ae_steps,
+          .final_fraction = 0.05};
+  o.checkpoint_every_steps = options_.checkpoint_steps;
+  o.checkpoint_every_seconds = options_.checkpoint_seconds;
+  o.log_every = options_.log_every;
+  o.scale_images = options_.holdout_images;
+  o.device = options_.device;
+  int64_t params = 0;
+  AutoencoderTrainer trainer(o, AutoencoderDir());
+  for (const auto& p : trainer.model()->parameters()) params += p.numel();
+  spdlog::info("autoencoder: {} parameters, {} steps x batch {}, lr {}", params, o.steps,
+               o.batch_size, o.lr.peak_lr);
+  LDM_ASSIGN_OR_RETURN(bool finished, trainer.Train(options_.resume, options_.max_steps_this_call));
+  if (!finished) return Stopped("autoencoder");
+  return trainer.Finish();
+}
+
+absl::Status TrainingRun::Diffusion() {
+  if (fs::exists(DiffusionDir() / "final" / "state.json")) {
+    spdlog::info("diffusion: done ({} exists)", (DiffusionDir() / "final").string());
+    return absl::OkStatus();
+  }
+  LDM_ASSIGN_OR_RETURN(ClipTokenizer tokenizer, ClipTokenizer::Load(TokenizerDir()));
+  LDM_ASSIGN_OR_RETURN(AutoencoderKL vae,
+                       LoadAutoencoderKL(VaeDir(), options_.device, torch::kFloat32));
+  BatchBuilder builder(DataOptions(options_));
+  LatentCacheOptions co;
+  co.size = options_.cache_size;
+  co.num_labels = options_.configs.unet.in_channels - options_.configs.vae.latent_channels;
+  LDM_ASSIGN_OR_RETURN(LatentCache cache, LatentCache::Build(co, builder, vae, tokenizer,
+                                                             LatentsDir(), options_.device));
+
+  DiffusionTrainerOptions o;
+  o.unet = options_.configs.unet;
+  o.text = options_.configs.text;
+  o.text.vocab_size = tokenizer.vocab_size();
+  o.text.eos_token_id = tokenizer.eos_id();
+  o.text.max_position_embeddings = tokenizer.model_max_length();
+  o.scheduler = options_.configs.scheduler;
+  o.scaling_factor = vae->config().scaling_factor;
+  o.seed = options_.seed;
+  o.steps = options_.unet_steps;
+  o.batch_size = options_.unet_batch;
+  o.lr = {.peak_lr = options_.unet_lr,
+          .warmup_steps = std::min<int64_t>(200, options_.unet_steps / 10),
+          .total_steps = options_.unet_steps,
+          .final_fraction = 0.1};
+  o.ema_decay = options_.ema_decay;
+  o.null_class_label = kNullClassLabel;
+  o.checkpoint_every_steps = options_.checkpoint_steps;
+  o.checkpoint_every_seconds = options_.checkpoint_seconds;
+  o.log_every = options_.log_every;
+  o.device = options_.device;
+  DiffusionTrainer trainer(o, &cache, tokenizer.Encode("").input_ids, DiffusionDir());
+  int64_t unet_params = 0, text_params = 0;
+  for (const auto& p : trainer.model()->unet->parameters()) unet_params += p.numel();
+  for (const auto& p : trainer.model()->text_encoder->parameters()) text_params += p.numel();
+  spdlog::info(
+      "diffusion: UNet {} + text encoder {} parameters, cache {} examples, {} steps x "
+      "batch {}, lr {}, scaling_factor {:.5f}",
+      unet_params, text_params, cache.size(), o.steps, o.batch_size, o.lr.peak_lr,
+      o.scaling_factor);
+  LDM_ASSIGN_OR_RETURN(bool finished, trainer.Train(options_.resume, options_.max_steps_this_call));
+  if (!finished) return Stopped("diffusion");
+  return trainer.WriteFinal();
+}
+
+absl::Status TrainingRun::Export() {
+  if (options_.out_dir.empty()) return absl::InvalidArgumentError("export needs --out");
+  const fs::path final_dir = DiffusionDir() / "final";
+  if (!fs::exists(final_dir / "state.json")) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("export: the diffusion stage has not finished (", final_dir.string(), ")"));
+  }
+  LDM_ASSIGN_OR_RETURN(ClipTokenizer tokenizer, ClipTokenizer::Load(TokenizerDir()));
+  ExportInputs in;
+  in.tokenizer_dir = TokenizerDir();
+  LDM_ASSIGN_OR_RETURN(in.vae, LoadAutoencoderKL(VaeDir(), options_.device, torch::kFloat32));
+  ClipTextConfig text = options_.configs.text;
+  text.vocab_size = tokenizer.vocab_size();
+  text.eos_token_id = tokenizer.eos_id();
+  text.max_position_embeddings = tokenizer.model_max_length();
+  LDM_RETURN_IF_ERROR(TorchGuard("export", [&]() -> absl::Status {
+    in.unet = UNet2DConditionModel(options_.configs.unet);
+    in.text_encoder = ClipTextModel(text);
+    LDM_ASSIGN_OR_RETURN(auto unet_file, SafeTensorsFile::Open(final_dir / "unet.safetensors"));
+    LDM_RETURN_IF_ERROR(LoadStateDict(*in.unet, *unet_file));
+    LDM_ASSIGN_OR_RETURN(auto text_file,
+                         SafeTensorsFile::Open(final_dir / "text_encoder.safetensors"));
+    LDM_RETURN_IF_ERROR(LoadStateDict(*in.text_encoder, *text_file));
+    BatchBuilder builder(DataOptions(options_));
+    std::vector<uint64_t> keys(static_cast<size_t>(options_.holdout_images));
+    for (size_t i = 0; i < keys.size(); ++i) {
+      keys[i] = TrainRng::Hash(options_.seed, RngStream::kHoldout, 1, i);
+    }
+    in.latent_rgb =
+        LatentRgbFitter::Fit(in.vae, in.vae->config().scaling_factor, builder.Build(keys).images);
+    spdlog::info("export: latent->RGB preview fit RMSE {:.4f}", in.latent_rgb.rmse);
+    return absl::OkStatus();
+  }));
+  in.scheduler = options_.configs.scheduler;
+  in.bos_token_id = tokenizer.bos_id();
+  in.pad_token_id = tokenizer.pad_id();
+  in.training = {{"seed", options_.seed},
+                 {"autoencoder_steps", options_.ae_steps},
+                 {"autoencoder_batch", options_.ae_batch},
+                 {"diffusion_steps", options_.unet_steps},
+                 {"diffusion_batch", options_.unet_batch}};
+  LDM_RETURN_IF_ERROR(ModelExporter::Export(in, options_.out_dir));
+  spdlog::info("export: wrote {}", options_.out_dir.string());
+  return absl::OkStatus();
+}
+
+}  // namespace ldm::train

@@ -1,0 +1,80 @@
+// TrainingRun: the stages of ldm-train over one work directory.
+//
+//   tokenizer    ClipBpeTrainer on the caption corpus        -> <work>/tokenizer/
+//   autoencoder  AutoencoderTrainer                          ->
+//   <work>/autoencoder/{checkpoints,vae}/ diffusion    LatentCache + DiffusionTrainer ->
+//   <work>/latents/, <work>/diffusion/ export       ModelExporter                               ->
+//   <out>/ (diffusers folder) all          the four in order
+//
+// Every stage is idempotent: a finished stage (its output exists) is skipped, an interrupted one
+// continues from its latest checkpoint when options.resume is set. Run() returns CANCELLED when a
+// StopSignal (SIGINT/SIGTERM) stopped it after writing a checkpoint.
+// Not thread-safe.
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "absl/status/status.h"
+#include "tools/train/toy_model_configs.h"
+
+namespace ldm::train {
+
+struct TrainingRunOptions {
+  std::filesystem::path work_dir;
+  std::filesystem::path out_dir;
+  uint64_t seed = 0;
+  torch::Device device = torch::kCPU;
+  bool resume = false;
+  ToyModelConfigs configs = ToyModelConfigs::Default();
+  // Tokenizer.
+  int64_t corpus_size = 100000;
+  int merges = 800;
+  int max_length = 32;
+  // Data.
+  double map_fraction = 0.3;
+  // Autoencoder.
+  int64_t ae_steps = 1100;
+  int64_t ae_batch = 32;
+  double ae_lr = 6e-4;
+  // Diffusion.
+  int64_t unet_steps = 7000;
+  int64_t unet_batch = 64;
+  double unet_lr = 4e-4;
+  int64_t cache_size = 65536;
+  double ema_decay = 0.999;
+  // Bookkeeping.
+  int64_t checkpoint_steps = 500;
+  double checkpoint_seconds = 600;
+  int64_t log_every = 10;
+  // Stop each training stage after this many steps in this call (-1: no limit); for benchmarks.
+  int64_t max_steps_this_call = -1;
+  int64_t holdout_images = 512;
+};
+
+class TrainingRun {
+ public:
+  explicit TrainingRun(TrainingRunOptions options);
+
+  // stage: all | tokenizer | autoencoder | diffusion | export.
+  absl::Status Run(const std::string& stage);
+
+  absl::Status Tokenizer();
+  absl::Status Autoencoder();
+  absl::Status Diffusion();
+  absl::Status Export();
+
+  std::filesystem::path TokenizerDir() const { return options_.work_dir / "tokenizer"; }
+  std::filesystem::path AutoencoderDir() const { return options_.work_dir / "autoencoder"; }
+  std::filesystem::path VaeDir() const { return AutoencoderDir() / "vae"; }
+  std::filesystem::path LatentsDir() const { return options_.work_dir / "latents"; }
+  std::filesystem::path DiffusionDir() const { return options_.work_dir / "diffusion"; }
+
+ private:
+  TrainingRunOptions options_;
+};
+
+}  // namespace ldm::train
