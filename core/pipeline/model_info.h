@@ -22,6 +22,7 @@ struct ModelInfo {
   int max_prompt_tokens = 77;          // including bos/eos
   std::vector<std::string> class_names;      // index = class label
   int num_classes = 0;                       // usable class labels (excludes the null class)
+  bool class_required = false;               // supports_class without a null class to fall back on
   std::vector<std::string> semantic_labels;  // index = label value (0 = background)
   int semantic_channels = 0;                 // one-hot channels the UNet takes
   std::vector<std::string> samplers;         // names accepted by JobSpec::sampler

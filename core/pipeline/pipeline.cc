@@ -115,6 +115,7 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Load(const std::filesystem::
     }
     info.num_classes = std::min<int>(info.num_classes, *p->extras_.null_class_label);
   }
+  info.class_required = info.supports_class && !p->extras_.null_class_label.has_value();
   info.semantic_channels = static_cast<int>(ucfg.in_channels) - latent_channels;
   if (info.semantic_channels < 0 || ucfg.out_channels != latent_channels) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -226,6 +226,9 @@ absl::StatusOr<GenerationRequest> RequestConverter::Convert(const v1::GenerateRe
                      absl::StrCat("= '", in.class_name(), "' must be one of: ",
                                   absl::StrJoin(names, ", "), " (model ", m.name, ")"));
     }
+  } else if (m.class_required) {
+    return Invalid(id, "class_label",
+                   absl::StrCat("is required by model ", m.name, " (it has no null class)"));
   }
 
   // Semantic map.

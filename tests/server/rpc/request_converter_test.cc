@@ -137,6 +137,21 @@ TEST_F(RequestConverterTest, ErrorsNameTheRequestIdAndTheField) {
   EXPECT_THAT(r.status().message(), HasSubstr("[1, 1000]"));
 }
 
+TEST_F(RequestConverterTest, AModelWithoutANullClassRequiresAClassUpFront) {
+  ModelInfo info = testing::FakeEngine::DefaultInfo("strict");
+  info.class_required = true;
+  ModelCatalog catalog({{"strict", info}}, "strict");
+  RequestConverter converter(&catalog);
+  v1::GenerateRequest in;
+  in.set_request_id("r9");
+  absl::StatusOr<GenerationRequest> r = converter.Convert(in);
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("request r9"));
+  EXPECT_THAT(r.status().message(), HasSubstr("class_label"));
+  in.set_class_label(1);
+  EXPECT_TRUE(converter.Convert(in).ok());
+}
+
 TEST_F(RequestConverterTest, UnknownModelIsNotFound) {
   v1::GenerateRequest in;
   in.set_model("nope");
