@@ -1,0 +1,77 @@
+#include "client/request_builder.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/algorithm/container.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+
+namespace ldm::client {
+
+absl::StatusOr<v1::Sampler> RequestBuilder::ParseSampler(const std::string& name) {
+  // Accept the spellings people type: "dpmpp-2m-karras", "DPMPP_2M_KARRAS", "euler ancestral".
+  std::string upper = absl::AsciiStrToUpper(name);
+  upper = absl::StrReplaceAll(upper, {{"-", "_"}, {" ", "_"}, {"++", "PP"}});
+  v1::Sampler sampler = v1::SAMPLER_UNSPECIFIED;
+  if (!v1::Sampler_Parse(upper, &sampler) || sampler == v1::SAMPLER_UNSPECIFIED) {
+    std::string known;
+    for (int i = v1::Sampler_MIN + 1; i <= v1::Sampler_MAX; ++i) {
+      if (!v1::Sampler_IsValid(i)) continue;
+      absl::StrAppend(&known, known.empty() ? "" : ", ", SamplerName(static_cast<v1::Sampler>(i)));
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat("--sampler '", name, "' is not one of: ", known));
+  }
+  return sampler;
+}
+
+std::string RequestBuilder::SamplerName(v1::Sampler sampler) {
+  return absl::AsciiStrToLower(v1::Sampler_Name(sampler));
+}
+
+absl::StatusOr<v1::GenerateRequest> RequestBuilder::Build(const GenerateFlags& flags) {
+  v1::GenerateRequest r;
+  r.set_model(flags.model);
+  r.set_prompt(flags.prompt);
+  r.set_negative_prompt(flags.negative_prompt);
+  if (!flags.class_condition.empty()) {
+    int32_t label = 0;
+    const bool numeric =
+        absl::c_all_of(flags.class_condition, [](char c) { return absl::ascii_isdigit(c); });
+    if (numeric && absl::SimpleAtoi(flags.class_condition, &label)) {
+      r.set_class_label(label);
+    } else {
+      r.set_class_name(flags.class_condition);
+    }
+  }
+  if (!flags.semantic_map_png.empty()) {
+    std::ifstream in(flags.semantic_map_png, std::ios::binary);
+    if (!in) {
+      return absl::NotFoundError(
+          absl::StrCat("--semantic-map: cannot read ", flags.semantic_map_png));
+    }
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    r.mutable_semantic_map()->set_png(bytes.str());
+  }
+  r.set_width(flags.width);
+  r.set_height(flags.height);
+  r.set_num_images(flags.num_images);
+  r.set_steps(flags.steps);
+  if (flags.guidance_scale.has_value()) r.set_guidance_scale(*flags.guidance_scale);
+  if (!flags.sampler.empty()) {
+    absl::StatusOr<v1::Sampler> sampler = ParseSampler(flags.sampler);
+    if (!sampler.ok()) return sampler.status();
+    r.set_sampler(*sampler);
+  }
+  r.set_seed(flags.seed);
+  r.set_preview_every(flags.preview_every);
+  r.set_request_id(flags.request_id);
+  return r;
+}
+
+}  // namespace ldm::client

@@ -1,0 +1,93 @@
+#include "client/request_builder.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace ldm::client {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(RequestBuilderTest, CopiesTheFlags) {
+  GenerateFlags f;
+  f.model = "m";
+  f.prompt = "a red circle";
+  f.negative_prompt = "blue";
+  f.width = 64;
+  f.height = 32;
+  f.num_images = 2;
+  f.steps = 10;
+  f.guidance_scale = 4.5f;
+  f.seed = 7;
+  f.preview_every = 2;
+  f.request_id = "r1";
+  absl::StatusOr<v1::GenerateRequest> r = RequestBuilder::Build(f);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->model(), "m");
+  EXPECT_EQ(r->prompt(), "a red circle");
+  EXPECT_EQ(r->negative_prompt(), "blue");
+  EXPECT_EQ(r->width(), 64u);
+  EXPECT_EQ(r->height(), 32u);
+  EXPECT_EQ(r->num_images(), 2u);
+  EXPECT_EQ(r->steps(), 10u);
+  ASSERT_TRUE(r->has_guidance_scale());
+  EXPECT_FLOAT_EQ(r->guidance_scale(), 4.5f);
+  EXPECT_EQ(r->seed(), 7u);
+  EXPECT_EQ(r->preview_every(), 2u);
+  EXPECT_EQ(r->request_id(), "r1");
+  EXPECT_EQ(r->class_condition_case(), v1::GenerateRequest::CLASS_CONDITION_NOT_SET);
+  EXPECT_FALSE(r->has_semantic_map());
+}
+
+TEST(RequestBuilderTest, GuidanceUnsetStaysUnset) {
+  absl::StatusOr<v1::GenerateRequest> r = RequestBuilder::Build(GenerateFlags());
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->has_guidance_scale());
+}
+
+TEST(RequestBuilderTest, ClassIsAnIndexOrAName) {
+  GenerateFlags f;
+  f.class_condition = "3";
+  EXPECT_EQ(RequestBuilder::Build(f)->class_label(), 3);
+  f.class_condition = "circle";
+  EXPECT_EQ(RequestBuilder::Build(f)->class_name(), "circle");
+  f.class_condition = "-1";  // not an index: the server says which names exist
+  EXPECT_EQ(RequestBuilder::Build(f)->class_name(), "-1");
+}
+
+TEST(RequestBuilderTest, SamplerSpellings) {
+  EXPECT_EQ(*RequestBuilder::ParseSampler("euler-ancestral"), v1::EULER_ANCESTRAL);
+  EXPECT_EQ(*RequestBuilder::ParseSampler("DPMPP_2M_KARRAS"), v1::DPMPP_2M_KARRAS);
+  EXPECT_EQ(*RequestBuilder::ParseSampler("dpm++-2m"), v1::DPMPP_2M);
+  EXPECT_EQ(*RequestBuilder::ParseSampler("ddim"), v1::DDIM);
+  absl::StatusOr<v1::Sampler> bad = RequestBuilder::ParseSampler("heun");
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), HasSubstr("euler_ancestral"));
+  EXPECT_EQ(RequestBuilder::ParseSampler("sampler_unspecified").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(RequestBuilder::SamplerName(v1::DPMPP_2M_KARRAS), "dpmpp_2m_karras");
+}
+
+TEST(RequestBuilderTest, SemanticMapFileIsSentAsPng) {
+  const std::filesystem::path path =
+      std::filesystem::temp_directory_path() / "ldm_request_builder_test_map.png";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << "\x89PNG fake bytes";
+  }
+  GenerateFlags f;
+  f.semantic_map_png = path.string();
+  absl::StatusOr<v1::GenerateRequest> r = RequestBuilder::Build(f);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->semantic_map().png(), "\x89PNG fake bytes");
+  std::filesystem::remove(path);
+
+  f.semantic_map_png = "/nonexistent/map.png";
+  EXPECT_EQ(RequestBuilder::Build(f).status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace ldm::client
