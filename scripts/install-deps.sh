@@ -9,7 +9,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev libabsl-dev
   libspdlog-dev nlohmann-json3-dev libcli11-dev libicu-dev libpng-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  prometheus python3 python3-grpcio python3-protobuf
+  prometheus python3 python3-grpcio python3-protobuf python3-yaml
 )
 
 SUDO=""
