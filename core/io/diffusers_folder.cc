@@ -45,7 +45,10 @@ absl::StatusOr<ModelConfig> DiffusersFolder::ComponentConfig(absl::string_view n
 }
 
 absl::StatusOr<std::filesystem::path> DiffusersFolder::WeightsFile(absl::string_view name) const {
-  const std::filesystem::path dir = ComponentDir(name);
+  return FindWeightsFile(ComponentDir(name));
+}
+
+absl::StatusOr<std::filesystem::path> FindWeightsFile(const std::filesystem::path& dir) {
   std::error_code ec;
   for (const char* candidate :
        {"diffusion_pytorch_model.safetensors", "model.safetensors",

@@ -25,6 +25,11 @@
 
 namespace ldm {
 
+// The safetensors weights of one component folder: diffusion_pytorch_model.safetensors or
+// model.safetensors (the .fp16 variants when the full-precision file is absent). NOT_FOUND when
+// there are none; FAILED_PRECONDITION when only pickle (.bin) weights exist.
+absl::StatusOr<std::filesystem::path> FindWeightsFile(const std::filesystem::path& dir);
+
 class DiffusersFolder {
  public:
   static absl::StatusOr<DiffusersFolder> Open(const std::filesystem::path& root);

@@ -200,6 +200,18 @@ absl::StatusOr<std::shared_ptr<const SafeTensorsFile>> SafeTensorsFile::Open(
   return std::shared_ptr<const SafeTensorsFile>(std::move(file));
 }
 
+void SafeTensorsFile::ReleasePages(const std::string& name) const {
+  auto it = tensors_.find(name);
+  if (it == tensors_.end() || it->second.end == it->second.begin) return;
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  // Only whole pages inside the tensor's range: neighbours may still be needed.
+  uintptr_t first = reinterpret_cast<uintptr_t>(data_ + it->second.begin);
+  uintptr_t last = reinterpret_cast<uintptr_t>(data_ + it->second.end);
+  first = (first + page - 1) / page * page;
+  last = last / page * page;
+  if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
 absl::StatusOr<torch::Tensor> SafeTensorsFile::Get(const std::string& name) const {
   auto it = tensors_.find(name);
   if (it == tensors_.end()) {

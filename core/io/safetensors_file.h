@@ -49,6 +49,12 @@ class SafeTensorsFile {
   // when the data is suitably aligned, otherwise it is an aligned copy.
   absl::StatusOr<torch::Tensor> Get(const std::string& name) const;
 
+  // Tells the kernel that the pages holding `name` are not needed any more (madvise DONTNEED), so
+  // that loading a large checkpoint does not keep the whole file resident next to the model's own
+  // copy of the weights. Tensors from Get() that alias those pages stay valid: unmodified pages
+  // are read back from the file on the next access. No-op for unknown names.
+  void ReleasePages(const std::string& name) const;
+
   // Maps a safetensors dtype string to a torch scalar type; INVALID_ARGUMENT if unsupported.
   static absl::StatusOr<torch::ScalarType> ScalarTypeFor(const std::string& dtype);
   // The inverse; INVALID_ARGUMENT for types safetensors cannot store.

@@ -88,16 +88,18 @@ absl::Status LoadStateDict(torch::nn::Module& module, const SafeTensorsFile& fil
         absl::StrCat(file.path().string(), ": weights do not match the model config; ",
                      absl::StrJoin(parts, "; ")));
   }
-  // Read every source tensor first so that a failure leaves the module untouched.
-  std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;
-  copies.reserve(targets.size());
-  for (const auto& [key, target] : targets) {
-    LDM_ASSIGN_OR_RETURN(torch::Tensor source, file.Get(key));
-    copies.emplace_back(target, source);
-  }
-  return TorchGuard(absl::StrCat(file.path().string(), ": copying weights"), [&]() {
+  // Every key and shape was checked above, so the copies below cannot fail on a mismatch; each
+  // source tensor's pages are released right after its copy, so peak memory stays near the size
+  // of the model instead of model + file.
+  return TorchGuard(absl::StrCat(file.path().string(), ": copying weights"), [&]() -> absl::Status {
     torch::NoGradGuard no_grad;
-    for (auto& [target, source] : copies) target.copy_(source);
+    for (auto& [key, target] : targets) {
+      absl::StatusOr<torch::Tensor> source = file.Get(key);
+      if (!source.ok()) return source.status();
+      target.copy_(*source);
+      file.ReleasePages(key);
+    }
+    return absl::OkStatus();
   });
 }
 

@@ -26,8 +26,10 @@ struct StateDictLoadOptions {
   std::vector<std::string> ignore_unexpected;
 };
 
-// Copies every parameter and buffer of `module` from `file`. The module is left unchanged when the
-// result is not OK. INVALID_ARGUMENT lists missing/unexpected keys and shape mismatches (names the
+// Copies every parameter and buffer of `module` from `file`. Keys and shapes are all checked
+// before anything is copied, so a mismatch leaves the module unchanged (an I/O or device error
+// during the copy may leave it partly loaded). Releases the file's pages as it goes (see
+// SafeTensorsFile::ReleasePages). INVALID_ARGUMENT lists missing/unexpected keys and shape mismatches (names the
 // file); INTERNAL for copy failures.
 absl::Status LoadStateDict(torch::nn::Module& module, const SafeTensorsFile& file,
                            const StateDictLoadOptions& options = {});

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/common/status_macros.h"
 #include "core/common/torch_guard.h"
+#include "core/io/module_loader.h"
 #include "core/io/safetensors_file.h"
 #include "core/io/state_dict_loader.h"
 
@@ -226,24 +227,10 @@ absl::StatusOr<torch::Tensor> AutoencoderKLImpl::RunDecode(
 
 absl::StatusOr<AutoencoderKL> LoadAutoencoderKL(const std::filesystem::path& vae_dir,
                                                 torch::Device device, torch::ScalarType dtype) {
-  if (!c10::isFloatingType(dtype)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "LoadAutoencoderKL: dtype must be floating point, got ", c10::toString(dtype)));
-  }
+  LDM_RETURN_IF_ERROR(CheckFloatingDtype("AutoencoderKL", dtype));
   LDM_ASSIGN_OR_RETURN(ModelConfig raw, ModelConfig::FromFile(vae_dir / "config.json"));
   LDM_ASSIGN_OR_RETURN(AutoencoderKLConfig config, AutoencoderKLConfig::FromModelConfig(raw));
-  LDM_ASSIGN_OR_RETURN(std::shared_ptr<const SafeTensorsFile> file,
-                       SafeTensorsFile::Open(vae_dir / "diffusion_pytorch_model.safetensors"));
-  LDM_ASSIGN_OR_RETURN(
-      AutoencoderKL model,
-      TorchGuard(absl::StrCat("building AutoencoderKL from ", vae_dir.string()), [&]() {
-        AutoencoderKL m(config);
-        m->to(device, dtype);
-        return m;
-      }));
-  LDM_RETURN_IF_ERROR(LoadStateDict(*model, *file));
-  model->eval();
-  return model;
+  return LoadModuleFromFolder<AutoencoderKL>("AutoencoderKL", vae_dir, config, device, dtype);
 }
 
 }  // namespace ldm

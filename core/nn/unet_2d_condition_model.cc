@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "core/common/status_macros.h"
 #include "core/common/torch_guard.h"
+#include "core/io/module_loader.h"
 #include "core/io/safetensors_file.h"
 #include "core/io/state_dict_loader.h"
 #include "core/nn/functional.h"
@@ -483,23 +484,10 @@ absl::StatusOr<torch::Tensor> UNet2DConditionModelImpl::Run(
 
 absl::StatusOr<UNet2DConditionModel> LoadUNet(const std::filesystem::path& unet_dir,
                                               torch::Device device, torch::ScalarType dtype) {
-  if (!c10::isFloatingType(dtype)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("LoadUNet: dtype must be floating point, got ", c10::toString(dtype)));
-  }
+  LDM_RETURN_IF_ERROR(CheckFloatingDtype("UNet", dtype));
   LDM_ASSIGN_OR_RETURN(ModelConfig raw, ModelConfig::FromFile(unet_dir / "config.json"));
   LDM_ASSIGN_OR_RETURN(UNet2DConditionConfig config, UNet2DConditionConfig::FromModelConfig(raw));
-  const std::filesystem::path weights = unet_dir / "diffusion_pytorch_model.safetensors";
-  LDM_ASSIGN_OR_RETURN(std::shared_ptr<const SafeTensorsFile> file, SafeTensorsFile::Open(weights));
-  LDM_ASSIGN_OR_RETURN(UNet2DConditionModel model,
-                       TorchGuard(absl::StrCat("building UNet from ", unet_dir.string()), [&]() {
-                         UNet2DConditionModel m(config);
-                         m->to(device, dtype);
-                         return m;
-                       }));
-  LDM_RETURN_IF_ERROR(LoadStateDict(*model, *file));
-  model->eval();
-  return model;
+  return LoadModuleFromFolder<UNet2DConditionModel>("UNet", unet_dir, config, device, dtype);
 }
 
 }  // namespace ldm

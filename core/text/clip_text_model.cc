@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/common/status_macros.h"
 #include "core/common/torch_guard.h"
+#include "core/io/module_loader.h"
 #include "core/io/safetensors_file.h"
 #include "core/io/state_dict_loader.h"
 
@@ -341,24 +342,14 @@ absl::StatusOr<torch::Tensor> ClipTextModelImpl::ClipSkip(const ClipTextOutput& 
 
 absl::StatusOr<ClipTextModel> LoadClipTextModel(const std::filesystem::path& text_encoder_dir,
                                                 torch::Device device, torch::ScalarType dtype) {
-  if (!c10::isFloatingType(dtype)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "LoadClipTextModel: dtype must be floating point, got ", c10::toString(dtype)));
-  }
+  LDM_RETURN_IF_ERROR(CheckFloatingDtype("ClipTextModel", dtype));
   LDM_ASSIGN_OR_RETURN(ModelConfig model_config,
                        ModelConfig::FromFile(text_encoder_dir / "config.json"));
   LDM_ASSIGN_OR_RETURN(ClipTextConfig config, ClipTextConfig::FromModelConfig(model_config));
-  const std::filesystem::path weights = text_encoder_dir / "model.safetensors";
-  LDM_ASSIGN_OR_RETURN(std::shared_ptr<const SafeTensorsFile> file, SafeTensorsFile::Open(weights));
-  return TorchGuard(
-      absl::StrCat("loading ", weights.string()), [&]() -> absl::StatusOr<ClipTextModel> {
-        ClipTextModel model(config);
-        model->to(device, dtype);
-        LDM_RETURN_IF_ERROR(LoadStateDict(
-            *model, *file, {.ignore_unexpected = {"text_model.embeddings.position_ids"}}));
-        model->eval();
-        return model;
-      });
+  // position_ids is a buffer older transformers versions saved; ldm uses arange(L).
+  return LoadModuleFromFolder<ClipTextModel>(
+      "ClipTextModel", text_encoder_dir, config, device, dtype,
+      {.ignore_unexpected = {"text_model.embeddings.position_ids"}});
 }
 
 }  // namespace ldm

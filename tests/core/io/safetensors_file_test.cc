@@ -135,3 +135,25 @@ INSTANTIATE_TEST_SUITE_P(
 
 }  // namespace
 }  // namespace ldm
+
+namespace ldm {
+namespace safetensors_file_release_test {
+
+TEST(SafeTensorsFileTest, ReleasedPagesReadBackTheSameData) {
+  auto dir = testing::TempDir("st-release");
+  torch::Tensor big = torch::randn({1024, 1024});  // 4 MiB: spans many pages
+  LDM_ASSERT_OK(WriteSafeTensors(dir / "a.safetensors", {{"big", big}, {"small", torch::ones({3})}}));
+  LDM_ASSERT_OK_AND_ASSIGN(auto file, SafeTensorsFile::Open(dir / "a.safetensors"));
+  LDM_ASSERT_OK_AND_ASSIGN(torch::Tensor alias, file->Get("big"));
+  EXPECT_TRUE(torch::equal(alias, big));
+  file->ReleasePages("big");
+  file->ReleasePages("unknown");
+  EXPECT_TRUE(torch::equal(alias, big));
+  LDM_ASSERT_OK_AND_ASSIGN(torch::Tensor again, file->Get("big"));
+  EXPECT_TRUE(torch::equal(again, big));
+  LDM_ASSERT_OK_AND_ASSIGN(torch::Tensor small, file->Get("small"));
+  EXPECT_TRUE(torch::equal(small, torch::ones({3})));
+}
+
+}  // namespace safetensors_file_release_test
+}  // namespace ldm
