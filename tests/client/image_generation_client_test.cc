@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "tests/server/rpc/rpc_test_server.h"
 
@@ -313,6 +315,38 @@ TEST(ImageGenerationClientTest, RetriesStopAtTheDeadline) {
   EXPECT_TRUE(status.code() == absl::StatusCode::kUnavailable ||
               status.code() == absl::StatusCode::kDeadlineExceeded)
       << status;
+}
+
+TEST(ImageGenerationClientTest, ChannelArgumentsAskForRoundRobinAndLargeMessages) {
+  ClientOptions o;
+  const grpc::ChannelArguments args = ImageGenerationClient::ChannelArguments(o);
+  const grpc_channel_args c = args.c_channel_args();
+  std::map<std::string, std::string> strings;
+  std::map<std::string, int> ints;
+  for (size_t i = 0; i < c.num_args; ++i) {
+    if (c.args[i].type == GRPC_ARG_STRING) strings[c.args[i].key] = c.args[i].value.string;
+    if (c.args[i].type == GRPC_ARG_INTEGER) ints[c.args[i].key] = c.args[i].value.integer;
+  }
+  EXPECT_THAT(strings[GRPC_ARG_SERVICE_CONFIG], HasSubstr("round_robin"));
+  EXPECT_EQ(ints[GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH], 64 << 20);
+  EXPECT_EQ(ints[GRPC_ARG_MAX_SEND_MESSAGE_LENGTH], 64 << 20);
+
+  o.round_robin = false;
+  const grpc::ChannelArguments plain = ImageGenerationClient::ChannelArguments(o);
+  const grpc_channel_args pc = plain.c_channel_args();
+  for (size_t i = 0; i < pc.num_args; ++i) {
+    EXPECT_STRNE(pc.args[i].key, GRPC_ARG_SERVICE_CONFIG);
+  }
+}
+
+TEST(ImageGenerationClientTest, DnsTargetWithRoundRobinReachesTheServer) {
+  RpcTestServer server;
+  ClientOptions o = FastRetries(absl::StrCat("dns:///127.0.0.1:", server.grpc().port()));
+  auto client = *ImageGenerationClient::Create(o);
+  absl::StatusOr<v1::ListModelsResponse> models =
+      client->ListModels(CallOptions{absl::Seconds(20), nullptr});
+  ASSERT_TRUE(models.ok()) << models.status();
+  EXPECT_EQ(models->models(0).name(), "fake");
 }
 
 TEST(ImageGenerationClientTest, TlsNeedsAReadableCaFile) {
