@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -347,6 +349,59 @@ TEST(ImageGenerationClientTest, DnsTargetWithRoundRobinReachesTheServer) {
       client->ListModels(CallOptions{absl::Seconds(20), nullptr});
   ASSERT_TRUE(models.ok()) << models.status();
   EXPECT_EQ(models->models(0).name(), "fake");
+}
+
+std::string ReadTestdata(const std::string& name) {
+  std::ifstream in(std::string(LDM_CLIENT_TESTDATA) + "/" + name);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Answers ListModels with one model named "tls".
+class TlsModelsService final : public v1::ImageGeneration::Service {
+ public:
+  grpc::Status ListModels(grpc::ServerContext*, const v1::ListModelsRequest*,
+                          v1::ListModelsResponse* response) override {
+    response->add_models()->set_name("tls");
+    return grpc::Status::OK;
+  }
+};
+
+TEST(ImageGenerationClientTest, TlsWithACaFile) {
+  // testdata/server.pem: a self-signed certificate for "ldm.test" (tests only), its own CA.
+  grpc::SslServerCredentialsOptions ssl;
+  ssl.pem_key_cert_pairs.push_back({ReadTestdata("server.key"), ReadTestdata("server.pem")});
+  TlsModelsService service;
+  int port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::SslServerCredentials(ssl), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+
+  ClientOptions o = FastRetries(absl::StrCat("127.0.0.1:", port));
+  o.max_attempts = 1;
+  o.use_tls = true;
+  o.ca_file = std::string(LDM_CLIENT_TESTDATA) + "/server.pem";
+  o.tls_server_name = "ldm.test";
+  auto client = *ImageGenerationClient::Create(o);
+  absl::StatusOr<v1::ListModelsResponse> models =
+      client->ListModels(CallOptions{absl::Seconds(20), nullptr});
+  ASSERT_TRUE(models.ok()) << models.status();
+  EXPECT_EQ(models->models(0).name(), "tls");
+
+  // The certificate is not for 127.0.0.1: without the name override the handshake fails.
+  o.tls_server_name.clear();
+  auto mismatched = *ImageGenerationClient::Create(o);
+  EXPECT_EQ(mismatched->ListModels(CallOptions{absl::Seconds(20), nullptr}).status().code(),
+            absl::StatusCode::kUnavailable);
+  // A plaintext client cannot talk to it either.
+  o.use_tls = false;
+  auto plaintext = *ImageGenerationClient::Create(o);
+  EXPECT_EQ(plaintext->ListModels(CallOptions{absl::Seconds(20), nullptr}).status().code(),
+            absl::StatusCode::kUnavailable);
+  server->Shutdown();
 }
 
 TEST(ImageGenerationClientTest, TlsNeedsAReadableCaFile) {
