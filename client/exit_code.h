@@ -6,7 +6,7 @@
 //   4  NOT_FOUND: no such model
 //   5  UNAVAILABLE / RESOURCE_EXHAUSTED: try again later (server down, loading, draining, full)
 //   6  DEADLINE_EXCEEDED
-//   7  CANCELLED
+//   7  CANCELLED (also Ctrl-C during generate: the request is cancelled on the server)
 //   8  health: the server answered NOT_SERVING (or does not know the service)
 #pragma once
 

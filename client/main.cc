@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "client/exit_code.h"
 #include "client/image_generation_client.h"
+#include "client/interrupt_watcher.h"
 #include "client/output_path_pattern.h"
 #include "client/progress_reporter.h"
 #include "client/request_builder.h"
@@ -67,7 +68,7 @@ absl::Status WriteFile(const std::string& path, const std::string& bytes) {
 }
 
 int RunGenerate(ImageGenerationClient& client, const ConnectionFlags& connection,
-                GenerateCliFlags flags) {
+                GenerateCliFlags flags, InterruptWatcher& interrupts) {
   if (!flags.previews_dir.empty() && flags.request.preview_every == 0) {
     flags.request.preview_every = 5;
   }
@@ -78,9 +79,18 @@ int RunGenerate(ImageGenerationClient& client, const ConnectionFlags& connection
   }
   const OutputPathPattern paths(flags.out, std::max<uint32_t>(1, flags.request.num_images));
   CallOptions call = MakeCallOptions(connection, 0);
+  call.handle = std::make_shared<CallHandle>();
+  std::shared_ptr<CallHandle> handle = call.handle;
+  interrupts.Start([handle] { handle->Cancel(); });
+  auto interrupted = [&](const absl::Status& status) {
+    if (!interrupts.interrupted() || status.code() != absl::StatusCode::kCancelled) return false;
+    std::cerr << "ldm-client: interrupted; the request was cancelled\n";
+    return true;
+  };
 
   if (flags.unary) {
     absl::StatusOr<v1::GenerateResponse> response = client.Generate(*request, call);
+    if (interrupted(response.status())) return kExitCancelled;
     if (!response.ok()) return Fail(response.status());
     for (const v1::GeneratedImage& image : response->images()) {
       const std::string path = paths.PathFor(image.index(), image.seed());
@@ -90,7 +100,6 @@ int RunGenerate(ImageGenerationClient& client, const ConnectionFlags& connection
     return kExitOk;
   }
 
-  call.handle = std::make_shared<CallHandle>();
   ProgressReporter reporter(std::cerr, ProgressReporter::StderrIsTerminal(), absl::Now());
   absl::Status write_error;
   auto on_event = [&](const v1::GenerateEvent& event) {
@@ -120,6 +129,7 @@ int RunGenerate(ImageGenerationClient& client, const ConnectionFlags& connection
   absl::Status status = client.StreamGenerate(*request, on_event, call);
   reporter.Finish();
   if (!write_error.ok()) return Fail(write_error);
+  if (interrupted(status)) return kExitCancelled;
   if (!status.ok()) return Fail(status);
   return kExitOk;
 }
@@ -230,6 +240,10 @@ int Main(int argc, char** argv) {
     return kExitUsage;
   }
 
+  // Before the channel exists: gRPC's threads must inherit the blocked signals. Only generate
+  // runs long enough to be worth cancelling; the other commands keep the default Ctrl-C.
+  std::optional<InterruptWatcher> interrupts;
+  if (*generate) interrupts.emplace();
   ClientOptions options;
   options.target = connection.target;
   options.use_tls = connection.tls;
@@ -242,7 +256,7 @@ int Main(int argc, char** argv) {
     std::cerr << "ldm-client: " << client.status().message() << "\n";
     return kExitUsage;
   }
-  if (*generate) return RunGenerate(**client, connection, gen);
+  if (*generate) return RunGenerate(**client, connection, gen, *interrupts);
   if (*models) return RunModels(**client, connection);
   if (*health) return RunHealth(**client, connection, service);
   return kExitUsage;

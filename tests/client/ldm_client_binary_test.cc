@@ -2,7 +2,9 @@
 // images and previews written, progress in non-TTY mode, and the documented exit codes.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -155,6 +157,37 @@ TEST_F(LdmClientBinaryTest, ModelsAndHealth) {
   ClientRun health = RunClient({"health", "--target", target()});
   EXPECT_EQ(health.exit_code, 0) << Describe(health);
   EXPECT_EQ(health.out, "SERVING\n");
+}
+
+TEST_F(LdmClientBinaryTest, CtrlCCancelsTheRequestAndExitsSeven) {
+  const std::filesystem::path dir = TempDir("ldm_client_binary_test_interrupt");
+  const std::string err_path = (dir / "err.txt").string();
+  const std::string command =
+      absl::StrCat("exec ", Quote(LDM_CLIENT_BINARY), " generate --target ", Quote(target()),
+                   " --steps 1000 --sampler euler --out ", Quote((dir / "never.png").string()),
+                   " >/dev/null 2>", Quote(err_path));
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Interrupt once the request runs.
+  const absl::Time give_up = absl::Now() + absl::Seconds(60);
+  while (ReadAll(err_path).find("step ") == std::string::npos && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_EQ(kill(pid, SIGINT), 0);
+  int raw = 0;
+  ASSERT_EQ(waitpid(pid, &raw, 0), pid);
+  ASSERT_TRUE(WIFEXITED(raw)) << "killed by signal " << WTERMSIG(raw);
+  EXPECT_EQ(WEXITSTATUS(raw), 7) << ReadAll(err_path);
+  EXPECT_THAT(ReadAll(err_path), HasSubstr("interrupted"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "never.png"));
+  // The server is free again at once (the request left its batch).
+  ClientRun r = RunClient({"generate", "--target", target(), "--steps", "2", "--deadline", "30",
+                           "--out", (dir / "after.png").string()});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
 }
 
 TEST(LdmClientBinaryNoServerTest, UnavailableExitsFive) {
