@@ -6,8 +6,8 @@ COPY scripts/install-deps.sh scripts/install-deps.sh
 RUN bash scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DLDM_BUILD_TESTS=OFF \
-      -DLDM_BUILD_BENCHMARKS=OFF \
- && cmake --build build -j"$(nproc)"
+      -DLDM_BUILD_BENCHMARKS=OFF -DLDM_BUILD_TOOLS=OFF \
+ && cmake --build build -j"$(nproc)" --target ldm-server ldm-client
 
 FROM debian:12-slim AS runtime
 RUN apt-get update \
@@ -17,9 +17,13 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home /app ldm
 WORKDIR /app
-COPY --from=build /src/build/ldm-server /app/ldm-server
+COPY --from=build /src/build/ldm-server /src/build/ldm-client /app/
 COPY --from=build /src/models /app/models
 USER 10001
 EXPOSE 50051 9090
-ENV LDM_PORT=50051 LDM_METRICS_PORT=9090 LDM_MODEL=toy-shapes=/app/models/toy-shapes
+# Every ldm-server flag is also read from its LDM_* variable (see docs/API.md).
+ENV LDM_HOST=0.0.0.0 LDM_PORT=50051 LDM_METRICS_PORT=9090 \
+    LDM_MODEL=toy-shapes=/app/models/toy-shapes LDM_DRAIN_TIMEOUT=60
+HEALTHCHECK --interval=15s --timeout=5s --start-period=120s --retries=3 \
+  CMD ["/app/ldm-client", "--target", "127.0.0.1:50051", "--attempts", "1", "health"]
 ENTRYPOINT ["/app/ldm-server"]
