@@ -32,6 +32,7 @@ struct DenoiseJob : public Job {
   int64_t uncond_class = -1;
   torch::Tensor cond_map;         // [1, K, h, w] one-hot (undefined when K == 0)
   torch::Tensor uncond_map;
+  torch::Tensor low_res;          // [1, 3 r^2, h, w] super-resolution input (both CFG rows)
 };
 
 }  // namespace ldm

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "core/io/png_codec.h"
+
 namespace ldm {
 
 enum class PreviewQuality { kFast, kFull };
@@ -28,6 +30,10 @@ struct JobSpec {
   std::string negative_prompt;  // the unconditional row's text when guidance > 1
   std::optional<int> class_label;
   std::optional<LabelMap> semantic_map;
+  // Super-resolution models only (ModelInfo::supports_low_res_image): the RGB image to upscale
+  // (channels 3), exactly width/upscale_factor x height/upscale_factor; width/height 0 = its size
+  // times the factor.
+  std::optional<Image8> low_res_image;
   int width = 0;                // 0: the model's native size
   int height = 0;
   int steps = 25;

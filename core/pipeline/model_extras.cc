@@ -58,6 +58,22 @@ absl::StatusOr<ModelExtras> ModelExtras::FromConfig(const ModelConfig& c) {
   LDM_ASSIGN_OR_RETURN(e.default_guidance_scale, c.GetDouble("default_guidance_scale", 7.5));
   LDM_ASSIGN_OR_RETURN(int64_t max_size, c.GetInt("max_size", 2048));
   e.max_size = static_cast<int>(max_size);
+  if (c.Has("low_res_image")) {
+    const auto& lr = c.json().at("low_res_image");
+    if (!lr.is_object()) return c.Invalid("low_res_image", "must be an object");
+    LowResImageExtras l;
+    const auto up = lr.find("upscale_factor");
+    if (up == lr.end() || !up->is_number_integer() || up->get<int64_t>() < 1 ||
+        up->get<int64_t>() > 64) {
+      return c.Invalid("low_res_image.upscale_factor", "must be an integer in [1, 64]");
+    }
+    l.upscale_factor = static_cast<int>(up->get<int64_t>());
+    const auto to = lr.find("to_latent");
+    if (to != lr.end() && (!to->is_string() || to->get<std::string>() != "pixel_unshuffle")) {
+      return c.Invalid("low_res_image.to_latent", "must be \"pixel_unshuffle\"");
+    }
+    e.low_res_image = l;
+  }
   return e;
 }
 

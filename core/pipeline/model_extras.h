@@ -8,8 +8,11 @@
 //     "latent_rgb_bias": [r, g, b],
 //     "cfg_unconditional": {"class": "null" | "keep", "semantic_map": "zero" | "keep"},
 //     "default_sampler": "ddim", "default_steps": 25, "default_guidance_scale": 5.0,
-//     "max_size": 256
+//     "max_size": 256,
+//     "low_res_image": {"upscale_factor": 4, "to_latent": "pixel_unshuffle"}  // super-resolution
 //   }
+// low_res_image marks a super-resolution model: its UNet input is [latents, map channels (if
+// any), the low-resolution image brought to latent resolution] (see low_res_conditioning.h).
 // Folders without the file (e.g. Stable Diffusion) get the defaults below. See docs/MODEL.md.
 #pragma once
 
@@ -21,6 +24,11 @@
 #include "core/io/model_config.h"
 
 namespace ldm {
+
+struct LowResImageExtras {
+  int upscale_factor = 4;                    // output size / low-resolution image size
+  std::string to_latent = "pixel_unshuffle";  // the only implemented way to latent resolution
+};
 
 struct ModelExtras {
   std::vector<std::string> class_names;
@@ -34,6 +42,7 @@ struct ModelExtras {
   int default_steps = 25;
   double default_guidance_scale = 7.5;
   int max_size = 2048;
+  std::optional<LowResImageExtras> low_res_image;  // set: a super-resolution model
 
   // Parses ldm_model.json; INVALID_ARGUMENT naming the field for malformed values.
   static absl::StatusOr<ModelExtras> FromConfig(const ModelConfig& config);

@@ -25,6 +25,11 @@ struct ModelInfo {
   bool class_required = false;               // supports_class without a null class to fall back on
   std::vector<std::string> semantic_labels;  // index = label value (0 = background)
   int semantic_channels = 0;                 // one-hot channels the UNet takes
+  // Super-resolution: the model conditions on a low-resolution RGB image (JobSpec::low_res_image)
+  // that is upscale_factor times smaller than the output, and requires it.
+  bool supports_low_res_image = false;
+  int upscale_factor = 0;                    // 0: not a super-resolution model
+  int low_res_channels = 0;                  // UNet input channels it takes (after the maps)
   std::vector<std::string> samplers;         // names accepted by JobSpec::sampler
   std::string default_sampler;
   int default_steps = 25;

@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "core/common/status_macros.h"
 #include "core/common/torch_guard.h"
+#include "core/pipeline/low_res_conditioning.h"
 #include "core/sampling/sampler_factory.h"
 #include "core/sampling/sampler_kind.h"
 
@@ -90,6 +91,10 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Load(const std::filesystem::
           " != UNet cross_attention_dim ", ucfg.cross_attention_dim.front()));
     }
   }
+  if (!cross) {
+    p->null_context_ = torch::zeros({1, 1, ucfg.cross_attention_dim.front()},
+                                    torch::TensorOptions().device(device).dtype(options.dtype));
+  }
   p->cache_ = std::make_unique<PromptEmbeddingCache>(options.prompt_cache_size);
 
   ModelInfo& info = p->info_;
@@ -116,11 +121,26 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Load(const std::filesystem::
     info.num_classes = std::min<int>(info.num_classes, *p->extras_.null_class_label);
   }
   info.class_required = info.supports_class && !p->extras_.null_class_label.has_value();
-  info.semantic_channels = static_cast<int>(ucfg.in_channels) - latent_channels;
+  if (p->extras_.low_res_image.has_value()) {
+    const int up = p->extras_.low_res_image->upscale_factor;
+    if (f % up != 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path.string(), "/ldm_model.json: low_res_image.upscale_factor ", up,
+                       " must divide the VAE's downsampling factor ", f));
+    }
+    info.supports_low_res_image = true;
+    info.upscale_factor = up;
+    info.low_res_channels = LowResConditioning::Channels(f, up);
+  }
+  info.semantic_channels =
+      static_cast<int>(ucfg.in_channels) - latent_channels - info.low_res_channels;
   if (info.semantic_channels < 0 || ucfg.out_channels != latent_channels) {
     return absl::InvalidArgumentError(absl::StrCat(
         path.string(), ": UNet in/out channels (", ucfg.in_channels, "/", ucfg.out_channels,
-        ") do not fit the VAE's ", latent_channels, " latent channels"));
+        ") do not fit the VAE's ", latent_channels, " latent channels",
+        info.low_res_channels > 0
+            ? absl::StrCat(" plus ", info.low_res_channels, " low-resolution image channels")
+            : ""));
   }
   info.supports_semantic_map = info.semantic_channels > 0;
   info.semantic_labels = p->extras_.semantic_labels;
@@ -195,6 +215,7 @@ absl::Status Pipeline::ValidateSpec(const JobSpec& spec) const {
     return Invalid(spec, "class_label",
                    absl::StrCat("is required: model ", m.name, " has no null class"));
   }
+  LDM_RETURN_IF_ERROR(ValidateLowRes(spec));
   if (spec.semantic_map.has_value()) {
     const LabelMap& map = *spec.semantic_map;
     if (!m.supports_semantic_map) {
@@ -221,6 +242,39 @@ absl::Status Pipeline::ValidateSpec(const JobSpec& spec) const {
                                     m.semantic_channels - 1, "]"));
       }
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Pipeline::ValidateLowRes(const JobSpec& spec) const {
+  const ModelInfo& m = info_;
+  if (!m.supports_low_res_image) {
+    if (spec.low_res_image.has_value()) {
+      return Invalid(spec, "low_res_image",
+                     absl::StrCat("is not accepted by model ", m.name,
+                                  " (not a super-resolution model)"));
+    }
+    return absl::OkStatus();
+  }
+  if (!spec.low_res_image.has_value()) {
+    return Invalid(spec, "low_res_image",
+                   absl::StrCat("is required by model ", m.name, " (a ", m.upscale_factor,
+                                "x super-resolution model)"));
+  }
+  const Image8& lr = *spec.low_res_image;
+  if (lr.channels != 3 ||
+      lr.pixels.size() != static_cast<size_t>(lr.width) * lr.height * 3) {
+    return Invalid(spec, "low_res_image",
+                   absl::StrCat("must be RGB (3 channels, width*height*3 bytes), got ", lr.channels,
+                                " channels and ", lr.pixels.size(), " bytes"));
+  }
+  const int up = m.upscale_factor;
+  if (lr.width * up != spec.width || lr.height * up != spec.height) {
+    return Invalid(spec, "low_res_image",
+                   absl::StrCat("is ", lr.width, "x", lr.height, "; model ", m.name, " upscales ",
+                                up, "x, so a ", spec.width, "x", spec.height, " output needs a ",
+                                spec.width / up, "x", spec.height / up,
+                                " image (leave width/height 0 to use its size x ", up, ")"));
   }
   return absl::OkStatus();
 }
@@ -262,6 +316,11 @@ absl::StatusOr<std::unique_ptr<DenoiseJob>> Pipeline::BuildJob(const JobSpec& in
                                                                const torch::Tensor* noise) {
   c10::InferenceMode inference;
   JobSpec spec = in;
+  if (spec.low_res_image.has_value() && info_.supports_low_res_image) {
+    // A super-resolution job's output size follows from its input.
+    if (spec.width == 0) spec.width = spec.low_res_image->width * info_.upscale_factor;
+    if (spec.height == 0) spec.height = spec.low_res_image->height * info_.upscale_factor;
+  }
   if (spec.width == 0) spec.width = info_.native_width;
   if (spec.height == 0) spec.height = info_.native_height;
   LDM_RETURN_IF_ERROR(ValidateSpec(spec));
@@ -318,6 +377,14 @@ absl::StatusOr<std::unique_ptr<DenoiseJob>> Pipeline::BuildJob(const JobSpec& in
     LDM_ASSIGN_OR_RETURN(job->cond_map, MapToOneHot(spec, h, w));
     job->uncond_map = extras_.uncond_zero_map ? torch::zeros_like(job->cond_map) : job->cond_map;
   }
+  if (info_.supports_low_res_image) {
+    LDM_RETURN_IF_ERROR(TorchGuard(absl::StrCat(Req(spec), "low_res_image"), [&]() {
+      const int r = LowResConditioning::UnshuffleFactor(f, info_.upscale_factor);
+      job->low_res = LowResConditioning::ToLatentChannels(
+                         LowResConditioning::ImageToTensor(*spec.low_res_image), r)
+                         .to(options_.device, options_.dtype);
+    }));
+  }
   job->spec = std::move(spec);
   return job;
 }
@@ -338,7 +405,7 @@ absl::StatusOr<std::unique_ptr<Job>> Pipeline::CreateJobWithNoise(const JobSpec&
 // each job adjacent ([uncond, cond]) and per-row timesteps so that jobs at different steps share
 // the call.
 std::vector<absl::Status> Pipeline::StepBatch(const std::vector<DenoiseJob*>& jobs) {
-  std::vector<torch::Tensor> xs, maps, embs;
+  std::vector<torch::Tensor> xs, maps, embs, low_res;
   std::vector<float> ts;
   std::vector<int64_t> classes;
   for (DenoiseJob* job : jobs) {
@@ -347,6 +414,7 @@ std::vector<absl::Status> Pipeline::StepBatch(const std::vector<DenoiseJob*>& jo
     auto add_row = [&](const torch::Tensor& emb, int64_t cls, const torch::Tensor& map) {
       xs.push_back(x);
       ts.push_back(t);
+      if (job->low_res.defined()) low_res.push_back(job->low_res);
       if (emb.defined()) embs.push_back(emb);
       if (cls >= 0) classes.push_back(cls);
       if (map.defined()) maps.push_back(map);
@@ -356,8 +424,12 @@ std::vector<absl::Status> Pipeline::StepBatch(const std::vector<DenoiseJob*>& jo
   }
   torch::Tensor sample = torch::cat(xs, 0);
   if (!maps.empty()) sample = torch::cat({sample, torch::cat(maps, 0)}, 1);
+  if (!low_res.empty()) sample = torch::cat({sample, torch::cat(low_res, 0)}, 1);
   torch::Tensor timesteps = torch::tensor(ts, torch::kFloat32).to(options_.device);
   torch::Tensor emb = embs.empty() ? torch::Tensor() : torch::cat(embs, 0);
+  if (!emb.defined() && null_context_.defined()) {
+    emb = null_context_.expand({sample.size(0), 1, null_context_.size(2)});
+  }
   torch::Tensor cls = classes.empty()
                           ? torch::Tensor()
                           : torch::tensor(classes, torch::kInt64).to(options_.device);

@@ -9,6 +9,13 @@
 //   semantic map   one-hot label channels concatenated with the latents (UNet in_channels =
 //                  latent channels + labels); a map at image resolution is area-downsampled to
 //                  latent resolution; all-zero channels mean "no map".
+//   low-res image  super-resolution models (ldm_model.json "low_res_image"): the RGB image to
+//                  upscale, brought to latent resolution by LowResConditioning and concatenated
+//                  after the map channels; the same in both CFG rows (LDM Sec. 4.4,
+//                  diffusers StableDiffusionUpscalePipeline).
+// A UNet without cross-attention down blocks takes no text; its mid block still has a
+// cross-attention layer (core's UNet always builds UNetMidBlock2DCrossAttn), which then gets a
+// null context: one all-zero token of cross_attention_dim.
 // Classifier-free guidance (Ho & Salimans 2022): eps = eps_u + w (eps_c - eps_u) with the
 // unconditional row in the same UNet call; w <= 1 runs the conditional row only. The
 // unconditional row uses the negative prompt, and (per ldm_model.json) the null class and an
@@ -99,6 +106,7 @@ class Pipeline : public Engine {
   absl::StatusOr<std::unique_ptr<DenoiseJob>> BuildJob(const JobSpec& spec,
                                                        const torch::Tensor* noise);
   absl::StatusOr<torch::Tensor> MapToOneHot(const JobSpec& spec, int latent_h, int latent_w) const;
+  absl::Status ValidateLowRes(const JobSpec& spec) const;
   // Runs one UNet forward for `jobs` (throws on failure; callers guard it: nothing has changed
   // then), then advances each job's sampler, returning one status per job (a failed sampler step
   // leaves that job unchanged).
@@ -115,6 +123,7 @@ class Pipeline : public Engine {
   torch::ScalarType vae_dtype_ = torch::kFloat32;
   torch::Tensor latent_rgb_;       // [C, 3] on device, for fast previews (undefined: none)
   torch::Tensor latent_rgb_bias_;  // [3]
+  torch::Tensor null_context_;     // [1, 1, D] zeros for UNets without text (undefined: text)
   std::unique_ptr<PromptEmbeddingCache> cache_;
 };
 

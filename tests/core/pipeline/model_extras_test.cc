@@ -39,5 +39,30 @@ TEST(ModelExtrasTest, MalformedFieldsNameTheField) {
   EXPECT_FALSE(bad_mode.ok());
 }
 
+TEST(ModelExtrasTest, LowResImageMarksASuperResolutionModel) {
+  auto none = ModelExtras::FromConfig(Make("{}"));
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->low_res_image.has_value());
+  auto sr = ModelExtras::FromConfig(
+      Make(R"({"low_res_image": {"upscale_factor": 4, "to_latent": "pixel_unshuffle"}})"));
+  ASSERT_TRUE(sr.ok()) << sr.status();
+  ASSERT_TRUE(sr->low_res_image.has_value());
+  EXPECT_EQ(sr->low_res_image->upscale_factor, 4);
+}
+
+TEST(ModelExtrasTest, MalformedLowResImageNamesTheField) {
+  for (const char* text : {R"({"low_res_image": 4})", R"({"low_res_image": {}})",
+                           R"({"low_res_image": {"upscale_factor": 0}})",
+                           R"({"low_res_image": {"upscale_factor": 2.5}})"}) {
+    auto e = ModelExtras::FromConfig(Make(text));
+    ASSERT_FALSE(e.ok()) << text;
+    EXPECT_NE(e.status().message().find("low_res_image"), std::string::npos) << e.status();
+  }
+  auto resize = ModelExtras::FromConfig(
+      Make(R"({"low_res_image": {"upscale_factor": 4, "to_latent": "resize"}})"));
+  ASSERT_FALSE(resize.ok());
+  EXPECT_NE(resize.status().message().find("low_res_image.to_latent"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ldm

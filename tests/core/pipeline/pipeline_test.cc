@@ -6,6 +6,7 @@
 #include "core/pipeline/denoise_job.h"
 #include "tests/testing/fixtures.h"
 #include "tests/testing/tensor_matchers.h"
+#include "tests/testing/tiny_sr_model.h"
 
 namespace ldm {
 namespace pipeline_test {
@@ -177,6 +178,110 @@ TEST(PipelineTest, StepRejectsMixedShapesAndFinishedJobsPerJob) {
   EXPECT_EQ(s[1].code(), absl::StatusCode::kInvalidArgument);
   Job* done[] = {a.get()};
   EXPECT_EQ(p->Step(absl::MakeSpan(done))[0].code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Super-resolution (low_res_image conditioning) on a tiny random 4x model.
+
+std::unique_ptr<Pipeline> LoadTinySr() {
+  const auto dir = testing::TempDir("tiny-sr") / "model";
+  EXPECT_TRUE(testing::WriteTinySrModel(dir).ok());
+  auto p = Pipeline::Load(dir);
+  EXPECT_TRUE(p.ok()) << p.status();
+  return p.ok() ? *std::move(p) : nullptr;
+}
+
+// A w x h RGB gradient, different per `salt`.
+Image8 LowRes(int w, int h, int salt) {
+  Image8 img{w, h, 3, std::vector<uint8_t>(static_cast<size_t>(w) * h * 3)};
+  for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<uint8_t>(i * 7 + salt);
+  return img;
+}
+
+JobSpec SrSpec(const std::string& id, const std::string& sampler, int steps, uint64_t seed,
+               int salt) {
+  JobSpec s;
+  s.request_id = id;
+  s.sampler = sampler;
+  s.steps = steps;
+  s.guidance_scale = 1.0;
+  s.seed = seed;
+  s.low_res_image = LowRes(16, 16, salt);
+  return s;
+}
+
+TEST(PipelineTest, SuperResolutionModelReportsItsUpscaleFactorAndTakesNoText) {
+  auto p = LoadTinySr();
+  ASSERT_NE(p, nullptr);
+  const ModelInfo& m = p->info();
+  EXPECT_TRUE(m.supports_low_res_image);
+  EXPECT_EQ(m.upscale_factor, 4);
+  EXPECT_EQ(m.low_res_channels, 12);  // 3 * (8 / 4)^2 pixel-unshuffled channels
+  EXPECT_EQ(m.semantic_channels, 0);
+  EXPECT_FALSE(m.supports_text);
+  EXPECT_FALSE(m.supports_class);
+}
+
+TEST(PipelineTest, LowResJobsUpscaleFourTimesAndBatchLikeOtherJobs) {
+  auto p = LoadTinySr();
+  ASSERT_NE(p, nullptr);
+  // Output size follows from the 16x16 input: 64x64 (8x8 latents).
+  JobSpec a = SrSpec("a", "ddim", 3, 1, 0), b = SrSpec("b", "euler", 4, 2, 50);
+  auto ja = p->CreateJob(a).value();
+  auto jb = p->CreateJob(b).value();
+  EXPECT_EQ(ja->shape(), (LatentShape{4, 8, 8}));
+  Job* both[] = {ja.get(), jb.get()};
+  for (int i = 0; i < 3; ++i) {
+    for (const auto& s : p->Step(absl::MakeSpan(both))) LDM_ASSERT_OK(s);
+  }
+  Job* rest[] = {jb.get()};
+  LDM_ASSERT_OK(p->Step(absl::MakeSpan(rest))[0]);
+  EXPECT_TRUE(testing::AllClose(static_cast<DenoiseJob*>(ja.get())->latents, RunAlone(*p, a), 1e-4));
+  EXPECT_TRUE(testing::AllClose(static_cast<DenoiseJob*>(jb.get())->latents, RunAlone(*p, b), 1e-4));
+  Job* done[] = {ja.get()};
+  auto images = p->Decode(absl::MakeSpan(done));
+  ASSERT_TRUE(images[0].ok()) << images[0].status();
+  EXPECT_EQ(images[0]->width, 64);
+  EXPECT_EQ(images[0]->height, 64);
+  // The low-resolution image is an input: same seed, different image -> different result.
+  JobSpec a2 = a;
+  a2.low_res_image = LowRes(16, 16, 99);
+  EXPECT_FALSE(testing::AllClose(RunAlone(*p, a2), RunAlone(*p, a), 1e-3));
+  // Guidance on a model without text keeps the image in both rows: the same result as w = 1.
+  JobSpec guided = a;
+  guided.guidance_scale = 4.0;
+  EXPECT_TRUE(testing::AllClose(RunAlone(*p, guided), RunAlone(*p, a), 1e-4));
+}
+
+TEST(PipelineTest, LowResImageIsValidatedAgainstTheModel) {
+  auto p = LoadTinySr();
+  ASSERT_NE(p, nullptr);
+  std::vector<BadSpecCase> cases = {
+      {"missing", [](JobSpec& s) { s.low_res_image.reset(); }, "low_res_image is required"},
+      {"wrong size", [](JobSpec& s) { s.width = s.height = 128; }, "needs a 32x32 image"},
+      {"gray", [](JobSpec& s) { s.low_res_image = Image8{16, 16, 1, std::vector<uint8_t>(256)}; },
+       "low_res_image must be RGB"},
+      {"short", [](JobSpec& s) { s.low_res_image->pixels.resize(10); }, "low_res_image must be RGB"},
+      {"prompt", [](JobSpec& s) { s.prompt = "a red circle"; }, "prompt"},
+  };
+  for (const auto& c : cases) {
+    JobSpec s = SrSpec("req-9", "ddim", 2, 1, 0);
+    c.mutate(s);
+    auto r = p->CreateJob(s);
+    ASSERT_FALSE(r.ok()) << c.name;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << c.name << ": " << r.status();
+    EXPECT_NE(r.status().message().find("request req-9"), std::string::npos) << r.status();
+    EXPECT_NE(r.status().message().find(c.field), std::string::npos) << c.name << ": " << r.status();
+  }
+  // A model that is not a super-resolution model refuses the image.
+  auto base = LoadVariant("sd1-tiny");
+  ASSERT_NE(base, nullptr);
+  JobSpec s = Spec("req-10", "ddim", 2, 1.0, 1);
+  s.low_res_image = LowRes(8, 8, 0);
+  auto r = base->CreateJob(s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("low_res_image is not accepted"), std::string::npos)
+      << r.status();
 }
 
 TEST(PipelineTest, MissingFolderIsNotFound) {

@@ -1,0 +1,19 @@
+// A tiny, untrained super-resolution model folder for tests (no fixtures needed).
+//
+// Layout like models/toy-shapes-sr: an AutoencoderKL with f = 8 (4 levels of 8 channels), a
+// UNet2DConditionModel with DownBlock2D/UpBlock2D only (no text encoder, no tokenizer) whose
+// in_channels are 4 latent + 12 = 3 * 2^2 pixel-unshuffled low-resolution channels, a DDIM
+// scheduler and ldm_model.json {"low_res_image": {"upscale_factor": 4}}: a 4x upscaler
+// (e.g. 16x16 -> 64x64). Weights are random from a fixed torch seed.
+#pragma once
+
+#include <filesystem>
+
+#include "absl/status/status.h"
+
+namespace ldm::testing {
+
+// Writes the folder to `dir` (created). Errors: I/O failures.
+absl::Status WriteTinySrModel(const std::filesystem::path& dir);
+
+}  // namespace ldm::testing
