@@ -16,6 +16,9 @@ namespace ldm {
 
 enum class PreviewQuality { kFast, kFull };
 
+// The largest accepted JobSpec::classifier_scale (ADM used up to 10 on ImageNet).
+inline constexpr double kMaxClassifierScale = 100.0;
+
 // A per-pixel label map (0 = background, 1.. = labels of the model's "semantic_labels"). Its size
 // is either the image size or the latent size (image / vae_scale_factor).
 struct LabelMap {
@@ -42,6 +45,9 @@ struct JobSpec {
   double eta = 0.0;             // DDIM only
   uint64_t seed = 0;            // the job's generator seed (callers pick one when the user gave 0)
   int clip_skip = 0;            // 0: last layer; 1: penultimate layer (+ final layer norm)
+  // Classifier guidance strength s (0: off). > 0 needs class_label and a model with a classifier;
+  // combinable with guidance_scale (see core/pipeline/classifier_guidance.h).
+  double classifier_scale = 0.0;
 };
 
 // Latent shape of a job; jobs share a UNet forward only when this matches.

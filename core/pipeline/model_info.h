@@ -25,6 +25,7 @@ struct ModelInfo {
   bool class_required = false;               // supports_class without a null class to fall back on
   std::vector<std::string> semantic_labels;  // index = label value (0 = background)
   int semantic_channels = 0;                 // one-hot channels the UNet takes
+  bool has_classifier = false;               // a noise-aware classifier: classifier_scale > 0
   // Super-resolution: the model conditions on a low-resolution RGB image (JobSpec::low_res_image)
   // that is upscale_factor times smaller than the output, and requires it.
   bool supports_low_res_image = false;

@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "core/common/status_macros.h"
 #include "core/common/torch_guard.h"
+#include "core/pipeline/classifier_guidance.h"
 #include "core/pipeline/low_res_conditioning.h"
 #include "core/sampling/sampler_factory.h"
 #include "core/sampling/sampler_kind.h"
@@ -167,6 +168,25 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Load(const std::filesystem::
     for (size_t i = 0; i < p->extras_.latent_rgb_bias.size(); ++i) bias[i] = static_cast<float>(p->extras_.latent_rgb_bias[i]);
     p->latent_rgb_bias_ = torch::tensor(bias).to(device);
   }
+
+  // Optional classifier for classifier guidance: ldm's own component, not in model_index.json.
+  const std::filesystem::path classifier_dir = folder.ComponentDir("classifier");
+  if (std::filesystem::exists(classifier_dir / "config.json")) {
+    // Built outside inference mode, in float32: its gradient is taken at every guided step, and
+    // inference-mode parameters could not be saved for backward.
+    c10::InferenceMode no_inference(false);
+    LDM_ASSIGN_OR_RETURN(p->classifier_,
+                         LoadNoisyLatentClassifier(classifier_dir, device, torch::kFloat32));
+    for (auto& param : p->classifier_->parameters()) param.requires_grad_(false);
+    const NoisyLatentClassifierConfig& ccfg = p->classifier_->config();
+    if (ccfg.in_channels != latent_channels || ccfg.num_classes < info.num_classes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          classifier_dir.string(), ": the classifier takes ", ccfg.in_channels,
+          " channels and has ", ccfg.num_classes, " classes; the model has ", latent_channels,
+          " latent channels and ", info.num_classes, " classes"));
+    }
+    info.has_classifier = true;
+  }
   return p;
 }
 
@@ -216,6 +236,21 @@ absl::Status Pipeline::ValidateSpec(const JobSpec& spec) const {
                    absl::StrCat("is required: model ", m.name, " has no null class"));
   }
   LDM_RETURN_IF_ERROR(ValidateLowRes(spec));
+  if (!(spec.classifier_scale >= 0.0 && spec.classifier_scale <= kMaxClassifierScale)) {
+    return Invalid(spec, "classifier_scale",
+                   absl::StrCat("= ", spec.classifier_scale, " must be in [0, ",
+                                kMaxClassifierScale, "] (0 = off)"));
+  }
+  if (spec.classifier_scale > 0.0 && !m.has_classifier) {
+    return Invalid(spec, "classifier_scale",
+                   absl::StrCat("= ", spec.classifier_scale, " needs a classifier; model ", m.name,
+                                " has none (ListModels: has_classifier false)"));
+  }
+  if (spec.classifier_scale > 0.0 && !spec.class_label.has_value()) {
+    return Invalid(spec, "classifier_scale",
+                   absl::StrCat("= ", spec.classifier_scale,
+                                " needs a class label (class_label or class_name) to guide towards"));
+  }
   if (spec.semantic_map.has_value()) {
     const LabelMap& map = *spec.semantic_map;
     if (!m.supports_semantic_map) {
@@ -405,12 +440,21 @@ absl::StatusOr<std::unique_ptr<Job>> Pipeline::CreateJobWithNoise(const JobSpec&
 // each job adjacent ([uncond, cond]) and per-row timesteps so that jobs at different steps share
 // the call.
 std::vector<absl::Status> Pipeline::StepBatch(const std::vector<DenoiseJob*>& jobs) {
+  // Classifier guidance rows: the UNet input z_t (without condition channels), t and the label.
+  std::vector<torch::Tensor> guided_x;
+  std::vector<float> guided_t;
+  std::vector<int64_t> guided_y;
   std::vector<torch::Tensor> xs, maps, embs, low_res;
   std::vector<float> ts;
   std::vector<int64_t> classes;
   for (DenoiseJob* job : jobs) {
     torch::Tensor x = job->sampler->ScaleModelInput(job->latents);
     const float t = static_cast<float>(job->sampler->current_timestep());
+    if (job->spec.classifier_scale > 0.0) {
+      guided_x.push_back(x);
+      guided_t.push_back(t);
+      guided_y.push_back(job->cond_class);
+    }
     auto add_row = [&](const torch::Tensor& emb, int64_t cls, const torch::Tensor& map) {
       xs.push_back(x);
       ts.push_back(t);
@@ -434,9 +478,18 @@ std::vector<absl::Status> Pipeline::StepBatch(const std::vector<DenoiseJob*>& jo
                           ? torch::Tensor()
                           : torch::tensor(classes, torch::kInt64).to(options_.device);
   torch::Tensor out = unet_->forward(sample, timesteps, emb, cls);
+  // One classifier forward + backward over the rows that asked for classifier guidance only.
+  torch::Tensor grads;
+  if (!guided_x.empty()) {
+    absl::StatusOr<torch::Tensor> g = ClassifierLogProbGradient(
+        classifier_, torch::cat(guided_x, 0), torch::tensor(guided_t, torch::kFloat32),
+        torch::tensor(guided_y, torch::kInt64));
+    TORCH_CHECK(g.ok(), std::string(g.status().message()));
+    grads = *std::move(g);
+  }
 
   std::vector<absl::Status> statuses;
-  int64_t row = 0;
+  int64_t row = 0, guided_row = 0;
   for (DenoiseJob* job : jobs) {
     torch::Tensor guided;
     if (job->use_cfg) {
@@ -446,6 +499,12 @@ std::vector<absl::Status> Pipeline::StepBatch(const std::vector<DenoiseJob*>& jo
     } else {
       guided = out.narrow(0, row, 1);
       row += 1;
+    }
+    if (job->spec.classifier_scale > 0.0) {
+      guided = ApplyClassifierGuidance(guided, grads.narrow(0, guided_row++, 1),
+                                       job->spec.classifier_scale,
+                                       CurrentAlphaCumprod(*job->sampler),
+                                       job->sampler->schedule().prediction_type());
     }
     absl::StatusOr<torch::Tensor> next = job->sampler->Step(guided, job->latents, job->generator);
     if (next.ok()) {

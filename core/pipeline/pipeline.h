@@ -20,6 +20,10 @@
 // unconditional row in the same UNet call; w <= 1 runs the conditional row only. The
 // unconditional row uses the negative prompt, and (per ldm_model.json) the null class and an
 // all-zero map, or keeps them (diffusers' convention for models without extras).
+// Classifier guidance (Dhariwal & Nichol 2021): with a classifier/ component (a noise-aware
+// NoisyLatentClassifier) and JobSpec::classifier_scale s > 0, eps -= s sqrt(1 - ab_t)
+// grad log p(y | z_t) after CFG, for the rows that ask for it (one batched backward per step);
+// see classifier_guidance.h.
 // Determinism: every random draw of a job comes from its own CPU generator seeded with
 // JobSpec::seed, in a fixed order (initial latents, then the sampler's draws), so an image does not
 // depend on what else shares its batch.
@@ -41,6 +45,7 @@
 #include "core/io/diffusers_folder.h"
 #include "core/io/model_config.h"
 #include "core/nn/autoencoder_kl.h"
+#include "core/nn/noisy_latent_classifier.h"
 #include "core/nn/unet_2d_condition_model.h"
 #include "core/pipeline/denoise_job.h"
 #include "core/pipeline/engine.h"
@@ -98,6 +103,9 @@ class Pipeline : public Engine {
   const PipelineOptions& options() const { return options_; }
   UNet2DConditionModel& unet() { return unet_; }
   AutoencoderKL& vae() { return vae_; }
+  // The classifier of classifier guidance (null when the folder has no classifier/); float32,
+  // normal (non-inference) parameters.
+  NoisyLatentClassifier& classifier() { return classifier_; }
   const ModelConfig& scheduler_config() const { return scheduler_config_; }
 
  private:
@@ -120,6 +128,7 @@ class Pipeline : public Engine {
   ClipTextModel text_encoder_{nullptr};
   UNet2DConditionModel unet_{nullptr};
   AutoencoderKL vae_{nullptr};
+  NoisyLatentClassifier classifier_{nullptr};
   torch::ScalarType vae_dtype_ = torch::kFloat32;
   torch::Tensor latent_rgb_;       // [C, 3] on device, for fast previews (undefined: none)
   torch::Tensor latent_rgb_bias_;  // [3]

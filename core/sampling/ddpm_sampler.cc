@@ -34,6 +34,14 @@ absl::StatusOr<std::unique_ptr<Sampler>> DdpmSampler::Create(const ModelConfig& 
   }
 
   std::vector<int64_t> timesteps = schedule->IntegerTimesteps(num_inference_steps);
+  if (num_inference_steps == schedule->num_train_timesteps()) {
+    // The full chain is DDPM's Algorithm 2 itself: every training timestep T-1 .. 0, whatever the
+    // spacing. (diffusers' "leading" spacing with steps_offset 1, the Stable Diffusion setting,
+    // would ask for timestep T here and fail with an index error.)
+    for (int64_t i = 0; i < num_inference_steps; ++i) {
+      timesteps[static_cast<size_t>(i)] = num_inference_steps - 1 - i;
+    }
+  }
   LDM_RETURN_IF_ERROR(schedule->CheckTimestepsInRange(timesteps, num_inference_steps));
   const int64_t step_ratio = schedule->num_train_timesteps() / num_inference_steps;
   std::unique_ptr<DdpmSampler> s(

@@ -5,6 +5,8 @@
 //            + sigma_t z,  with a'_t = ab_t / ab_prev, beta'_t = 1 - a'_t, prev = t - T / N.
 // sigma_t^2 = max(beta'_t (1 - ab_prev) / (1 - ab_t), 1e-20) ("fixed_small" and
 // "fixed_small_log") or beta'_t ("fixed_large"). One randn draw per step whenever t > 0.
+// With num_inference_steps = num_train_timesteps the timesteps are T-1 .. 0 for every spacing
+// (the full ancestral chain of Algorithm 2).
 //
 // Config keys (resolved DDPMScheduler config): the NoiseSchedule keys, variance_type
 // (fixed_small | fixed_small_log | fixed_large; learned variants are UNIMPLEMENTED),

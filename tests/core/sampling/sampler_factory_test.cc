@@ -74,8 +74,24 @@ TEST(SamplerFactoryTest, UnsupportedConfigValuesNameTheField) {
       CreateSampler(WithOverrides(sd, {{"num_train_timesteps", "many"}}), SamplerKind::kDdim, 10),
       absl::StatusCode::kInvalidArgument, "num_train_timesteps");
   // Leading spacing with steps_offset 1 would index timestep 1000 with 1000 steps.
-  ExpectError(CreateSampler(sd, SamplerKind::kDdpm, 1000), absl::StatusCode::kInvalidArgument,
+  ExpectError(CreateSampler(sd, SamplerKind::kDdim, 1000), absl::StatusCode::kInvalidArgument,
               "steps_offset");
+}
+
+TEST(SamplerFactoryTest, DdpmWithAllTrainingStepsRunsTheFullChainDespiteStepsOffset) {
+  // DDPM's Algorithm 2 on a Stable Diffusion config (leading spacing, steps_offset 1): every
+  // training timestep once, 999 .. 0, instead of the out-of-range 1000 .. 1.
+  LDM_ASSERT_OK_AND_ASSIGN(auto ddpm,
+                           CreateSampler(Sd15SchedulerConfig(), SamplerKind::kDdpm, 1000));
+  ASSERT_EQ(ddpm->num_model_calls(), 1000);
+  EXPECT_EQ(ddpm->Timesteps().front(), 999);
+  EXPECT_EQ(ddpm->Timesteps()[1], 998);
+  EXPECT_EQ(ddpm->Timesteps().back(), 0);
+  // Fewer steps keep diffusers' spacing and offset.
+  LDM_ASSERT_OK_AND_ASSIGN(auto strided,
+                           CreateSampler(Sd15SchedulerConfig(), SamplerKind::kDdpm, 500));
+  EXPECT_EQ(strided->Timesteps().front(), 999);
+  EXPECT_EQ(strided->Timesteps().back(), 1);
 }
 
 TEST(SamplerFactoryTest, KeysPresentInTheConfigOverrideClassDefaults) {
