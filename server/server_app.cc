@@ -50,6 +50,12 @@ absl::Status WarmUp(Engine& engine, const std::string& device) {
   spec.seed = 1;
   if (info.supports_text) spec.prompt = "warm-up";
   if (info.supports_class && info.num_classes > 0) spec.class_label = 0;
+  if (info.supports_low_res_image) {
+    // A gray input of the native output size / the upscale factor.
+    const int w = info.native_width / info.upscale_factor;
+    const int h = info.native_height / info.upscale_factor;
+    spec.low_res_image = Image8{w, h, 3, std::vector<uint8_t>(static_cast<size_t>(w) * h * 3, 128)};
+  }
   LDM_ASSIGN_OR_RETURN(std::unique_ptr<Job> job, engine.CreateJob(spec));
   Job* jobs[] = {job.get()};
   while (!job->done()) {

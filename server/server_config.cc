@@ -11,15 +11,15 @@
 namespace ldm::server {
 namespace {
 
-// The repository's shipped model, looked up beside the binary (build/ldm-server -> repo root)
-// and in the source tree the binary was built from.
-std::optional<std::filesystem::path> DefaultModelFolder() {
+// A shipped model (`name` = toy-shapes, toy-shapes-sr), looked up beside the binary
+// (build/ldm-server -> repo root) and in the source tree the binary was built from.
+std::optional<std::filesystem::path> DefaultModelFolder(const std::string& name) {
   std::vector<std::filesystem::path> candidates;
   std::error_code ec;
   const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) candidates.push_back(exe.parent_path().parent_path() / "models" / "toy-shapes");
+  if (!ec) candidates.push_back(exe.parent_path().parent_path() / "models" / name);
 #ifdef LDM_SOURCE_DIR
-  candidates.push_back(std::filesystem::path(LDM_SOURCE_DIR) / "models" / "toy-shapes");
+  candidates.push_back(std::filesystem::path(LDM_SOURCE_DIR) / "models" / name);
 #endif
   for (const auto& c : candidates) {
     if (std::filesystem::is_directory(c, ec)) return c;
@@ -62,7 +62,7 @@ absl::StatusOr<std::optional<ServerConfig>> ServerConfig::Parse(int argc, const 
   app.add_option("--model", models,
                  "Model folder (diffusers layout), or name=folder; repeatable (or comma "
                  "separated in LDM_MODEL). The first is the default model. Default: "
-                 "models/toy-shapes of the repository")
+                 "models/toy-shapes (+ models/toy-shapes-sr if present) of the repository")
       ->envname("LDM_MODEL")
       ->delimiter(',');
   app.add_option("--host", c.host, "Address to listen on")
@@ -128,12 +128,16 @@ absl::StatusOr<std::optional<ServerConfig>> ServerConfig::Parse(int argc, const 
     c.models.push_back(*std::move(spec));
   }
   if (c.models.empty()) {
-    std::optional<std::filesystem::path> folder = DefaultModelFolder();
+    std::optional<std::filesystem::path> folder = DefaultModelFolder("toy-shapes");
     if (!folder.has_value()) {
       return absl::NotFoundError(
           "--model is required: the default models/toy-shapes was not found beside the binary");
     }
     c.models.push_back({"toy-shapes", *folder});
+    // The shipped 4x upscaler, when it was trained (for GenerateRequest.upscale).
+    const std::filesystem::path sr = folder->parent_path() / "toy-shapes-sr";
+    std::error_code ec;
+    if (std::filesystem::is_directory(sr, ec)) c.models.push_back({"toy-shapes-sr", sr});
   }
   std::set<std::string> names;
   for (const auto& m : c.models) {

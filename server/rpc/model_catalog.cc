@@ -24,6 +24,13 @@ std::vector<std::string> ModelCatalog::names() const {
   return out;
 }
 
+std::string ModelCatalog::default_upscaler() const {
+  for (const auto& [name, info] : models_) {
+    if (info.supports_low_res_image) return name;
+  }
+  return "";
+}
+
 absl::StatusOr<const ModelInfo*> ModelCatalog::Resolve(const std::string& request_id,
                                                        const std::string& name) const {
   const std::string& wanted = name.empty() ? default_model_ : name;
@@ -44,6 +51,8 @@ v1::ModelDescription ModelCatalog::Describe(const ModelInfo& info, bool is_defau
   if (info.supports_text) d.add_conditioning("text");
   if (info.supports_class) d.add_conditioning("class");
   if (info.supports_semantic_map) d.add_conditioning("semantic_map");
+  if (info.supports_low_res_image) d.add_conditioning("low_res_image");
+  d.set_upscale_factor(static_cast<uint32_t>(info.upscale_factor));
   // Only the usable labels: class_names may also name the null (unconditional) class.
   for (int i = 0; i < info.num_classes && i < static_cast<int>(info.class_names.size()); ++i) {
     d.add_class_names(info.class_names[static_cast<size_t>(i)]);

@@ -29,6 +29,9 @@ class ModelCatalog {
                                            const std::string& name) const;
 
   const std::string& default_model() const { return default_model_; }
+  // The upscaler a request's `upscale` uses without upscale_model: the first super-resolution
+  // model (ModelInfo::supports_low_res_image) by name; "" when none is loaded.
+  std::string default_upscaler() const;
   const std::map<std::string, ModelInfo>& models() const { return models_; }
   std::vector<std::string> names() const;
 

@@ -105,6 +105,26 @@ absl::StatusOr<LabelMap> ConvertSemanticMap(const std::string& id, const v1::Sem
   return map;
 }
 
+absl::StatusOr<Image8> ConvertLowResImage(const std::string& id, const std::string& png,
+                                          const ModelInfo& m) {
+  if (!m.supports_low_res_image) {
+    return Invalid(id, "low_res_image",
+                   absl::StrCat("is not accepted by model ", m.name,
+                                " (not a super-resolution model; see ListModels' conditioning)"));
+  }
+  if (png.empty()) {
+    return Invalid(id, "low_res_image",
+                   absl::StrCat("is required by model ", m.name, " (a ", m.upscale_factor,
+                                "x super-resolution model): an RGB PNG"));
+  }
+  absl::StatusOr<Image8> image = DecodePng(png, PngLayout::kRgb);
+  if (!image.ok()) {
+    return Invalid(id, "low_res_image",
+                   absl::StrCat("does not decode as a PNG: ", image.status().message()));
+  }
+  return image;
+}
+
 bool ValidRequestId(const std::string& id, size_t max_bytes) {
   if (id.size() > max_bytes) return false;
   for (char c : id) {
@@ -114,6 +134,55 @@ bool ValidRequestId(const std::string& id, size_t max_bytes) {
 }
 
 }  // namespace
+
+absl::Status RequestConverter::ConvertUpscale(const v1::GenerateRequest& in, const JobSpec& spec,
+                                              GenerationRequest* out) const {
+  const std::string& id = out->request_id;
+  if (!in.upscale()) {
+    if (!in.upscale_model().empty() || in.upscale_steps() != 0) {
+      return Invalid(id, in.upscale_model().empty() ? "upscale_steps" : "upscale_model",
+                     "is set but upscale is false");
+    }
+    return absl::OkStatus();
+  }
+  const std::string name =
+      in.upscale_model().empty() ? catalog_->default_upscaler() : in.upscale_model();
+  if (name.empty()) {
+    return Invalid(id, "upscale",
+                   absl::StrCat("needs a super-resolution model, but none is loaded (loaded: ",
+                                absl::StrJoin(catalog_->names(), ", "), ")"));
+  }
+  auto it = catalog_->models().find(name);
+  if (it == catalog_->models().end() || !it->second.supports_low_res_image) {
+    std::vector<std::string> upscalers;
+    for (const auto& [n, info] : catalog_->models()) {
+      if (info.supports_low_res_image) upscalers.push_back(n);
+    }
+    return Invalid(id, "upscale_model",
+                   absl::StrCat("= '", name, "' is not a loaded super-resolution model (loaded: ",
+                                absl::StrJoin(upscalers, ", "), ")"));
+  }
+  const ModelInfo& sr = it->second;
+  const int w = spec.width * sr.upscale_factor, h = spec.height * sr.upscale_factor;
+  if (w > sr.max_size || h > sr.max_size) {
+    return Invalid(id, "upscale",
+                   absl::StrCat(": ", spec.width, "x", spec.height, " images upscaled ",
+                                sr.upscale_factor, "x are ", w, "x", h, ", above model ", sr.name,
+                                "'s max_size ", sr.max_size));
+  }
+  const uint32_t steps =
+      in.upscale_steps() == 0 ? static_cast<uint32_t>(sr.default_steps) : in.upscale_steps();
+  if (steps > static_cast<uint32_t>(limits_.max_steps)) {
+    return Invalid(id, "upscale_steps",
+                   absl::StrCat("= ", in.upscale_steps(), " must be in [1, ", limits_.max_steps,
+                                "] (0 = the upscaler's default)"));
+  }
+  out->upscale = UpscaleStage{.model = sr.name,
+                              .steps = static_cast<int>(steps),
+                              .sampler = "",
+                              .guidance_scale = sr.default_guidance};
+  return absl::OkStatus();
+}
 
 RequestConverter::RequestConverter(const ModelCatalog* catalog, RequestLimits limits)
     : catalog_(catalog), limits_(limits) {}
@@ -146,13 +215,34 @@ absl::StatusOr<GenerationRequest> RequestConverter::Convert(const v1::GenerateRe
   JobSpec spec;
   spec.request_id = id;
 
+  // Low-resolution image (super-resolution models): its size decides the default output size.
+  if (!in.low_res_image().empty() || m.supports_low_res_image) {
+    LDM_ASSIGN_OR_RETURN(spec.low_res_image, ConvertLowResImage(id, in.low_res_image(), m));
+  }
+
   // Size.
+  const int native_width =
+      spec.low_res_image.has_value() ? spec.low_res_image->width * m.upscale_factor : m.native_width;
+  const int native_height = spec.low_res_image.has_value()
+                                ? spec.low_res_image->height * m.upscale_factor
+                                : m.native_height;
   spec.width =
-      in.width() == 0 ? m.native_width : static_cast<int>(std::min<uint32_t>(in.width(), 1u << 30));
-  spec.height = in.height() == 0 ? m.native_height
+      in.width() == 0 ? native_width : static_cast<int>(std::min<uint32_t>(in.width(), 1u << 30));
+  spec.height = in.height() == 0 ? native_height
                                  : static_cast<int>(std::min<uint32_t>(in.height(), 1u << 30));
   LDM_RETURN_IF_ERROR(CheckSize(id, "width", spec.width, m));
   LDM_RETURN_IF_ERROR(CheckSize(id, "height", spec.height, m));
+  if (spec.low_res_image.has_value() &&
+      (spec.low_res_image->width * m.upscale_factor != spec.width ||
+       spec.low_res_image->height * m.upscale_factor != spec.height)) {
+    return Invalid(id, "low_res_image",
+                   absl::StrCat("is ", spec.low_res_image->width, "x", spec.low_res_image->height,
+                                "; model ", m.name, " upscales ", m.upscale_factor, "x, so a ",
+                                spec.width, "x", spec.height, " output needs a ",
+                                spec.width / m.upscale_factor, "x", spec.height / m.upscale_factor,
+                                " image (leave width and height 0 to use its size x ",
+                                m.upscale_factor, ")"));
+  }
 
   // Steps and guidance.
   const uint32_t steps = in.steps() == 0 ? static_cast<uint32_t>(m.default_steps) : in.steps();
@@ -285,6 +375,7 @@ absl::StatusOr<GenerationRequest> RequestConverter::Convert(const v1::GenerateRe
                      absl::StrCat("= ", in.preview_quality(), " must be FAST (1) or FULL (2)"));
   }
   out.priority = in.priority();
+  LDM_RETURN_IF_ERROR(ConvertUpscale(in, spec, &out));
 
   // One job per image; image i uses seed + i (wrapping like any uint64 arithmetic).
   const uint64_t seed = in.seed() == 0 ? RandomSeed() : in.seed();

@@ -4,7 +4,9 @@
 // Defaults: model "" = the catalog's default; width/height 0 = the model's native size;
 // steps 0 = the model's default; guidance_scale unset = the model's default; num_images 0 = 1;
 // sampler SAMPLER_UNSPECIFIED = the model's scheduler; seed 0 = a random seed (image i uses
-// seed + i, and the response reports each); request_id "" = a generated id.
+// seed + i, and the response reports each); request_id "" = a generated id. Super-resolution
+// models take low_res_image (a PNG, decoded to RGB; width/height 0 = its size x upscale_factor);
+// upscale chains a super-resolution model after the generation (GenerationRequest::upscale).
 // Errors: NOT_FOUND for an unknown model; INVALID_ARGUMENT naming the request id, the field and
 // the allowed range for everything else (see docs/API.md for the list). The caller sets the
 // sink and the deadline of the returned request.
@@ -44,6 +46,10 @@ class RequestConverter {
   static uint64_t RandomSeed();
 
  private:
+  // GenerateRequest.upscale*: the UpscaleStage of `out` (whose images are `spec`-sized).
+  absl::Status ConvertUpscale(const v1::GenerateRequest& in, const JobSpec& spec,
+                              GenerationRequest* out) const;
+
   const ModelCatalog* const catalog_;
   const RequestLimits limits_;
 };

@@ -13,9 +13,17 @@ namespace ldm::server {
 struct Worker::ActiveRequest {
   std::shared_ptr<RequestState> state;
   Engine* engine = nullptr;
+  std::string model;                       // the model of the current stage (engine)
   std::vector<std::unique_ptr<Job>> jobs;  // index = image index
   LatentShape shape;
   int rows = 0;
+  int step_offset = 0;                     // model calls of earlier stages (upscaling)
+  bool upscaling = false;                  // the jobs are the UpscaleStage's
+  // Model calls still to come in later stages (an UpscaleStage not started yet).
+  int PendingSteps() const {
+    const auto& up = state->request().upscale;
+    return up.has_value() && !upscaling ? up->steps : 0;
+  }
 };
 
 namespace {
@@ -159,6 +167,7 @@ void Worker::StartRequest(std::shared_ptr<RequestState> state, absl::Time now) {
   if (req.deadline.has_value()) {
     int max_steps = 0;
     for (const auto& spec : req.images) max_steps = std::max(max_steps, spec.steps);
+    if (req.upscale.has_value()) max_steps += req.upscale->steps;
     const absl::Time eta =
         now + absl::Seconds(step_seconds_ewma_ * static_cast<double>(max_steps));
     if (now >= *req.deadline || eta > *req.deadline) {
@@ -176,6 +185,7 @@ void Worker::StartRequest(std::shared_ptr<RequestState> state, absl::Time now) {
   auto active = std::make_unique<ActiveRequest>();
   active->state = state;
   active->engine = engine_it->second.get();
+  active->model = req.model;
   for (const JobSpec& spec : req.images) {
     absl::StatusOr<std::unique_ptr<Job>> job = active->engine->CreateJob(spec);
     if (!job.ok()) {
@@ -194,7 +204,7 @@ void Worker::StartRequest(std::shared_ptr<RequestState> state, absl::Time now) {
 void Worker::StepNextGroup() {
   // Fair turns between (model, shape) groups: step the first group after the one stepped last.
   std::set<GroupKey> keys;
-  for (const auto& r : active_) keys.emplace(r->state->request().model, r->shape);
+  for (const auto& r : active_) keys.emplace(r->model, r->shape);
   if (next_group_ >= keys.size()) next_group_ = 0;
   const GroupKey key = *std::next(keys.begin(), static_cast<long>(next_group_));
   next_group_ = (next_group_ + 1) % keys.size();
@@ -203,7 +213,7 @@ void Worker::StepNextGroup() {
   std::vector<Job*> jobs;
   int rows = 0;
   for (auto& r : active_) {
-    if (GroupKey(r->state->request().model, r->shape) != key) continue;
+    if (GroupKey(r->model, r->shape) != key) continue;
     group.push_back(r.get());
     rows += r->rows;
     for (auto& j : r->jobs) jobs.push_back(j.get());
@@ -230,8 +240,8 @@ void Worker::StepNextGroup() {
       Fail(*r, failure);
       continue;
     }
-    const int step = r->jobs.front()->steps_done();
-    const int total = r->jobs.front()->total_steps();
+    const int step = r->step_offset + r->jobs.front()->steps_done();
+    const int total = r->step_offset + r->jobs.front()->total_steps() + r->PendingSteps();
     state.NoteBatchRows(rows);
     state.NoteSteps(step);
     std::vector<PreviewImage> previews;
@@ -275,6 +285,12 @@ void Worker::StepNextGroup() {
         Fail(*r, failure);
         continue;
       }
+      if (r->PendingSteps() > 0) {
+        // First stage of a chained upscale: the decoded images become the upscaler's inputs and
+        // the request stays active (its new jobs join the upscaler's group next iteration).
+        if (absl::Status s = StartUpscale(*r, mine); !s.ok()) Fail(*r, s);
+        continue;
+      }
       std::shared_ptr<RequestState> state = r->state;
       for (size_t i = 0; i < r->jobs.size(); ++i) {
         const uint64_t seed = r->jobs[i]->seed();
@@ -308,6 +324,39 @@ void Worker::StepNextGroup() {
   active_.erase(std::remove_if(active_.begin(), active_.end(),
                                [](const auto& r) { return r->state == nullptr; }),
                 active_.end());
+}
+
+absl::Status Worker::StartUpscale(ActiveRequest& request,
+                                  std::vector<absl::StatusOr<Image8>>& images) {
+  const UpscaleStage& up = *request.state->request().upscale;
+  auto it = engines_.find(up.model);
+  if (it == engines_.end()) {
+    return absl::NotFoundError(absl::StrCat("request ", request.state->id(), ": upscale_model '",
+                                            up.model, "' is not loaded"));
+  }
+  std::vector<std::unique_ptr<Job>> jobs;
+  int rows = 0;
+  for (size_t i = 0; i < request.jobs.size(); ++i) {
+    JobSpec spec;
+    spec.request_id = request.state->id();
+    spec.low_res_image = *std::move(images[i]);
+    spec.steps = up.steps;
+    spec.sampler = up.sampler;
+    spec.guidance_scale = up.guidance_scale;
+    spec.seed = request.jobs[i]->seed();  // the image's own seed drives its upscaling noise too
+    absl::StatusOr<std::unique_ptr<Job>> job = it->second->CreateJob(spec);
+    if (!job.ok()) return job.status();
+    rows += (*job)->rows();
+    jobs.push_back(*std::move(job));
+  }
+  request.step_offset += request.jobs.front()->steps_done();
+  request.jobs = std::move(jobs);
+  request.engine = it->second.get();
+  request.model = up.model;
+  request.shape = request.jobs.front()->shape();
+  request.rows = rows;
+  request.upscaling = true;
+  return absl::OkStatus();
 }
 
 void Worker::Fail(ActiveRequest& request, const absl::Status& status) {

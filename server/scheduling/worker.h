@@ -7,7 +7,10 @@
 //   3. picks the next (model, latent shape) group in round-robin order and advances all its jobs
 //      with one Engine::Step (one UNet forward),
 //   4. emits progress (and previews every k steps), and for finished requests decodes their
-//      latents in one batch and hands PNG encoding + delivery to the encoder pool.
+//      latents in one batch and hands PNG encoding + delivery to the encoder pool; a request with
+//      an UpscaleStage instead turns its decoded images into super-resolution jobs on the
+//      upscaler's engine and stays active (a second stage in the same loop: no thread waits, the
+//      jobs batch with other jobs of the upscaler's latent shape). Progress counts both stages.
 // A job whose step fails fails its request alone; the worker goes on.
 // Thread safety: Start/Stop from one controlling thread; the accessors are thread-safe.
 #pragma once
@@ -68,6 +71,8 @@ class Worker {
   void StartRequest(std::shared_ptr<RequestState> state, absl::Time now);
   void StepNextGroup();
   void Deliver(ActiveRequest& request);
+  // Replaces a finished first stage's jobs with upscaling jobs built from its decoded images.
+  absl::Status StartUpscale(ActiveRequest& request, std::vector<absl::StatusOr<Image8>>& images);
   void Fail(ActiveRequest& request, const absl::Status& status);
   void FinishWithError(RequestState& state, const absl::Status& status, const char* cancel_reason);
   void UpdateCounts();

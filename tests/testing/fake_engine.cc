@@ -52,11 +52,36 @@ ModelInfo FakeEngine::DefaultInfo(const std::string& name) {
   return info;
 }
 
+ModelInfo FakeEngine::SuperResolutionInfo(const std::string& name) {
+  ModelInfo info;
+  info.name = name;
+  info.native_width = 128;
+  info.native_height = 128;
+  info.min_size = 32;
+  info.max_size = 512;
+  info.supports_low_res_image = true;
+  info.upscale_factor = 4;
+  info.low_res_channels = 12;
+  info.samplers = {"ddim", "euler"};
+  info.default_sampler = "ddim";
+  info.default_steps = 3;
+  info.default_guidance = 1.0;
+  return info;
+}
+
 absl::StatusOr<std::unique_ptr<Job>> FakeEngine::CreateJob(const JobSpec& spec) {
   if (absl::StrContains(spec.prompt, "fail-create")) {
     return absl::InvalidArgumentError(absl::StrCat("request ", spec.request_id, ": prompt rejected"));
   }
   JobSpec s = spec;
+  if (info_.supports_low_res_image != s.low_res_image.has_value()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("request ", spec.request_id, ": low_res_image does not fit the model"));
+  }
+  if (s.low_res_image.has_value()) {
+    if (s.width == 0) s.width = s.low_res_image->width * info_.upscale_factor;
+    if (s.height == 0) s.height = s.low_res_image->height * info_.upscale_factor;
+  }
   if (s.width == 0) s.width = info_.native_width;
   if (s.height == 0) s.height = info_.native_height;
   return std::unique_ptr<Job>(new FakeJob(std::move(s), info_.latent_channels, info_.vae_scale_factor));

@@ -33,6 +33,8 @@ class FakeEngine : public Engine {
   void set_on_step(std::function<void()> fn) { on_step_ = std::move(fn); }
 
   static ModelInfo DefaultInfo(const std::string& name = "fake");
+  // A 4x super-resolution model (low_res_image conditioning, no text/class/map, guidance 1).
+  static ModelInfo SuperResolutionInfo(const std::string& name = "fake-sr");
 
  private:
   ModelInfo info_;

@@ -73,5 +73,24 @@ TEST(ModelCatalogTest, UnnamedClassesAndLabelsAreNamedByTheirIndex) {
   EXPECT_EQ(catalog.models().at("m").class_names.size(), 3u);
 }
 
+TEST(ModelCatalogTest, SuperResolutionModelsListLowResImageAndTheirFactor) {
+  ModelCatalog catalog({{"base", testing::FakeEngine::DefaultInfo("base")},
+                        {"z-sr", testing::FakeEngine::SuperResolutionInfo("z-sr")},
+                        {"a-sr", testing::FakeEngine::SuperResolutionInfo("a-sr")}},
+                       "base");
+  const v1::ListModelsResponse r = catalog.Describe();
+  ASSERT_EQ(r.models_size(), 3);
+  EXPECT_EQ(r.models(0).upscale_factor(), 0u);
+  for (const auto& c : r.models(0).conditioning()) EXPECT_NE(c, "low_res_image");
+  const v1::ModelDescription& sr = r.models(1);
+  EXPECT_EQ(sr.name(), "a-sr");
+  EXPECT_EQ(sr.upscale_factor(), 4u);
+  ASSERT_EQ(sr.conditioning_size(), 1);
+  EXPECT_EQ(sr.conditioning(0), "low_res_image");
+  EXPECT_EQ(catalog.default_upscaler(), "a-sr");  // the first by name
+  ModelCatalog none({{"base", testing::FakeEngine::DefaultInfo("base")}}, "base");
+  EXPECT_EQ(none.default_upscaler(), "");
+}
+
 }  // namespace
 }  // namespace ldm::server

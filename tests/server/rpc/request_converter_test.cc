@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "core/io/png_codec.h"
 #include "tests/testing/fake_engine.h"
 
@@ -150,6 +152,146 @@ TEST_F(RequestConverterTest, AModelWithoutANullClassRequiresAClassUpFront) {
   EXPECT_THAT(r.status().message(), HasSubstr("class_label"));
   in.set_class_label(1);
   EXPECT_TRUE(converter.Convert(in).ok());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Super-resolution: low_res_image and upscale.
+
+std::string RgbPng(int w, int h) {
+  Image8 img{w, h, 3, std::vector<uint8_t>(static_cast<size_t>(w) * h * 3, 200)};
+  return EncodePng(img).value();
+}
+
+class SuperResolutionConverterTest : public ::testing::Test {
+ protected:
+  SuperResolutionConverterTest()
+      : catalog_({{"base", testing::FakeEngine::DefaultInfo("base")},
+                  {"sr", testing::FakeEngine::SuperResolutionInfo("sr")}},
+                 "base"),
+        converter_(&catalog_) {}
+  ModelCatalog catalog_;
+  RequestConverter converter_;
+  ModelCatalog catalog_only_base_{{{"base", testing::FakeEngine::DefaultInfo("base")}}, "base"};
+};
+
+TEST_F(SuperResolutionConverterTest, LowResImageSetsTheOutputSizeToItsSizeTimesTheFactor) {
+  v1::GenerateRequest in;
+  in.set_model("sr");
+  in.set_low_res_image(RgbPng(32, 24));
+  in.set_num_images(2);
+  absl::StatusOr<GenerationRequest> r = converter_.Convert(in);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->images.size(), 2u);
+  for (const JobSpec& spec : r->images) {
+    ASSERT_TRUE(spec.low_res_image.has_value());
+    EXPECT_EQ(spec.low_res_image->channels, 3);
+    EXPECT_EQ(spec.low_res_image->width, 32);
+    EXPECT_EQ(spec.width, 128);
+    EXPECT_EQ(spec.height, 96);
+    EXPECT_DOUBLE_EQ(spec.guidance_scale, 1.0);  // the upscaler's default
+  }
+  // A gray PNG is converted to RGB.
+  Image8 gray{32, 32, 1, std::vector<uint8_t>(32 * 32, 9)};
+  in.set_low_res_image(EncodePng(gray).value());
+  r = converter_.Convert(in);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->images[0].low_res_image->channels, 3);
+}
+
+TEST_F(SuperResolutionConverterTest, BadLowResImagesAreInvalidArgumentsNamingTheField) {
+  struct Case {
+    std::string name;
+    std::function<void(v1::GenerateRequest&)> mutate;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {"not a png", [](v1::GenerateRequest& r) { r.set_low_res_image("garbage"); },
+       "low_res_image does not decode as a PNG"},
+      {"missing", [](v1::GenerateRequest& r) { r.clear_low_res_image(); },
+       "low_res_image is required by model sr"},
+      {"wrong size",
+       [](v1::GenerateRequest& r) {
+         r.set_width(256);
+         r.set_height(256);
+       },
+       "needs a 64x64 image"},
+      {"base model",
+       [](v1::GenerateRequest& r) { r.set_model("base"); },
+       "low_res_image is not accepted by model base"},
+  };
+  for (const Case& c : cases) {
+    v1::GenerateRequest in;
+    in.set_request_id("sr-7");
+    in.set_model("sr");
+    in.set_low_res_image(RgbPng(32, 32));
+    c.mutate(in);
+    absl::StatusOr<GenerationRequest> r = converter_.Convert(in);
+    ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << c.name;
+    EXPECT_THAT(r.status().message(), HasSubstr("request sr-7: ")) << c.name;
+    EXPECT_THAT(r.status().message(), HasSubstr(c.expected)) << c.name;
+  }
+}
+
+TEST_F(SuperResolutionConverterTest, UpscaleChainsTheDefaultUpscalerWithItsDefaults) {
+  v1::GenerateRequest in;
+  in.set_prompt("a red circle");
+  EXPECT_FALSE(converter_.Convert(in)->upscale.has_value());
+  in.set_upscale(true);
+  absl::StatusOr<GenerationRequest> r = converter_.Convert(in);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->model, "base");
+  ASSERT_TRUE(r->upscale.has_value());
+  EXPECT_EQ(r->upscale->model, "sr");
+  EXPECT_EQ(r->upscale->steps, 3);
+  EXPECT_DOUBLE_EQ(r->upscale->guidance_scale, 1.0);
+  in.set_upscale_model("sr");
+  in.set_upscale_steps(7);
+  r = converter_.Convert(in);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->upscale->steps, 7);
+}
+
+TEST_F(SuperResolutionConverterTest, BadUpscaleOptionsNameTheField) {
+  struct Case {
+    std::string name;
+    std::function<void(v1::GenerateRequest&)> mutate;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {"not an upscaler", [](v1::GenerateRequest& r) { r.set_upscale_model("base"); },
+       "upscale_model = 'base' is not a loaded super-resolution model (loaded: sr)"},
+      {"unknown", [](v1::GenerateRequest& r) { r.set_upscale_model("nope"); }, "upscale_model"},
+      {"steps", [](v1::GenerateRequest& r) { r.set_upscale_steps(5000); }, "upscale_steps"},
+      {"too large",
+       [](v1::GenerateRequest& r) {
+         r.set_width(256);
+         r.set_height(256);
+       },
+       "above model sr's max_size 512"},
+      {"options without upscale",
+       [](v1::GenerateRequest& r) {
+         r.set_upscale(false);
+         r.set_upscale_steps(3);
+       },
+       "upscale_steps is set but upscale is false"},
+  };
+  for (const Case& c : cases) {
+    v1::GenerateRequest in;
+    in.set_request_id("up-1");
+    in.set_upscale(true);
+    c.mutate(in);
+    absl::StatusOr<GenerationRequest> r = converter_.Convert(in);
+    ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << c.name;
+    EXPECT_THAT(r.status().message(), HasSubstr("request up-1: ")) << c.name;
+    EXPECT_THAT(r.status().message(), HasSubstr(c.expected)) << c.name << ": " << r.status();
+  }
+  // Without any upscaler loaded, upscale says so.
+  v1::GenerateRequest in;
+  in.set_request_id("up-2");
+  in.set_upscale(true);
+  absl::StatusOr<GenerationRequest> r = RequestConverter(&catalog_only_base_).Convert(in);
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("request up-2: upscale needs a super-resolution model"));
 }
 
 TEST_F(RequestConverterTest, UnknownModelIsNotFound) {

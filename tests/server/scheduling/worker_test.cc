@@ -19,6 +19,9 @@ class WorkerTest : public ::testing::Test {
     engine_ = engine.get();
     std::map<std::string, std::unique_ptr<Engine>> engines;
     engines["m"] = std::move(engine);
+    auto sr = std::make_unique<FakeEngine>(FakeEngine::SuperResolutionInfo("sr"));
+    sr_engine_ = sr.get();
+    engines["sr"] = std::move(sr);
     WorkerOptions o;
     o.max_batch_rows = max_rows;
     worker_ = std::make_unique<Worker>(o, std::move(engines), &queue_, &pool_, &clock_, &metrics_);
@@ -61,6 +64,7 @@ class WorkerTest : public ::testing::Test {
   RequestQueue queue_{64};
   TaskPool pool_{2};
   FakeEngine* engine_ = nullptr;
+  FakeEngine* sr_engine_ = nullptr;
   std::unique_ptr<Worker> worker_;
   uint64_t seq_ = 0;
 };
@@ -182,6 +186,92 @@ TEST_F(WorkerTest, DifferentLatentShapesTakeFairTurns) {
   EXPECT_EQ(engine_->batch_rows(), (std::vector<int>{2, 1, 2, 1, 2, 1}));
   EXPECT_TRUE(sa->status().ok());
   EXPECT_TRUE(sb->status().ok());
+}
+
+TEST_F(WorkerTest, UpscaleChainsASuperResolutionStageOnTheDecodedImages) {
+  MakeWorker(8);
+  auto sink = std::make_shared<RecordingSink>();
+  GenerationRequest r;
+  r.request_id = "chain";
+  r.model = "m";
+  r.sink = sink;
+  r.upscale = UpscaleStage{.model = "sr", .steps = 3, .sampler = "", .guidance_scale = 1.0};
+  for (int i = 0; i < 2; ++i) {
+    JobSpec s;
+    s.request_id = "chain";
+    s.prompt = "p";
+    s.steps = 4;
+    s.guidance_scale = 5.0;
+    s.width = s.height = 64;
+    s.seed = 100 + i;
+    r.images.push_back(s);
+  }
+  auto state = std::make_shared<RequestState>(std::move(r), clock_.Now(), seq_++);
+  ASSERT_TRUE(queue_.Push(state).ok());
+  // A direct upscaling request of the same output size batches with the chained stage.
+  auto direct_sink = std::make_shared<RecordingSink>();
+  GenerationRequest d;
+  d.request_id = "direct";
+  d.model = "sr";
+  d.sink = direct_sink;
+  JobSpec ds;
+  ds.request_id = "direct";
+  ds.steps = 3;
+  ds.guidance_scale = 1.0;
+  ds.seed = 5;
+  ds.low_res_image = Image8{64, 64, 3, std::vector<uint8_t>(64 * 64 * 3, 1)};
+  d.images.push_back(ds);
+  worker_->RunOnce();  // admits the chained request and steps it once
+  for (int i = 0; i < 3; ++i) worker_->RunOnce();  // the base stage finishes: 4 steps
+  ASSERT_TRUE(queue_.Push(std::make_shared<RequestState>(std::move(d), clock_.Now(), seq_++)).ok());
+  RunUntilIdle();
+
+  ASSERT_TRUE(sink->done());
+  ASSERT_TRUE(sink->status().ok()) << sink->status();
+  // One progress event per model call of both stages, counted together.
+  EXPECT_EQ(sink->steps(), (std::vector<int>{1, 2, 3, 4, 5, 6, 7}));
+  EXPECT_EQ(sink->timings().steps, 7);
+  auto images = sink->images();
+  ASSERT_EQ(images.size(), 2u);
+  std::set<uint64_t> seeds;
+  for (const auto& img : images) {
+    EXPECT_EQ(img.width, 256);  // 64x64 generated, 4x upscaled
+    EXPECT_EQ(img.height, 256);
+    seeds.insert(img.seed);
+  }
+  EXPECT_EQ(seeds, (std::set<uint64_t>{100, 101}));
+  // The base model ran 4 steps of 4 rows (CFG); the upscaler 3 steps of 1 row per image, with the
+  // direct request in the same batches.
+  EXPECT_EQ(engine_->batch_rows(), (std::vector<int>{4, 4, 4, 4}));
+  EXPECT_EQ(sr_engine_->batch_rows(), (std::vector<int>{3, 3, 3}));
+  ASSERT_TRUE(direct_sink->done());
+  EXPECT_TRUE(direct_sink->status().ok()) << direct_sink->status();
+  EXPECT_EQ(direct_sink->images().at(0).width, 256);
+}
+
+TEST_F(WorkerTest, AnUpscaleStageThatCannotStartFailsItsRequestAlone) {
+  MakeWorker(8);
+  auto sink = std::make_shared<RecordingSink>();
+  GenerationRequest r;
+  r.request_id = "bad-up";
+  r.model = "m";
+  r.sink = sink;
+  r.upscale = UpscaleStage{.model = "missing", .steps = 2, .sampler = "", .guidance_scale = 1.0};
+  JobSpec s;
+  s.request_id = "bad-up";
+  s.steps = 2;
+  s.width = s.height = 64;
+  r.images.push_back(s);
+  ASSERT_TRUE(
+      queue_.Push(std::make_shared<RequestState>(std::move(r), clock_.Now(), seq_++)).ok());
+  auto [other, other_sink] = Push("other", 3, 1.0);
+  RunUntilIdle();
+  ASSERT_TRUE(sink->done());
+  EXPECT_EQ(sink->status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(sink->status().message().find("request bad-up: upscale_model 'missing'"),
+            std::string::npos)
+      << sink->status();
+  EXPECT_TRUE(other_sink->status().ok());
 }
 
 }  // namespace
