@@ -70,6 +70,7 @@ v1::ModelDescription ModelCatalog::Describe(const ModelInfo& info, bool is_defau
   d.set_max_size(static_cast<uint32_t>(info.max_size));
   d.set_size_multiple(static_cast<uint32_t>(info.size_multiple));
   d.set_max_prompt_tokens(static_cast<uint32_t>(info.max_prompt_tokens));
+  d.set_has_classifier(info.has_classifier);
   return d;
 }
 

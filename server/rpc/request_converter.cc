@@ -321,6 +321,25 @@ absl::StatusOr<GenerationRequest> RequestConverter::Convert(const v1::GenerateRe
                    absl::StrCat("is required by model ", m.name, " (it has no null class)"));
   }
 
+  // Classifier guidance: a class to steer towards and a model classifier.
+  if (!(in.classifier_scale() >= 0.0f &&
+        in.classifier_scale() <= static_cast<float>(limits_.max_classifier_scale))) {
+    return Invalid(id, "classifier_scale",
+                   absl::StrCat("= ", in.classifier_scale(), " must be in [0, ",
+                                limits_.max_classifier_scale, "] (0 = off)"));
+  }
+  if (in.classifier_scale() > 0.0f && !m.has_classifier) {
+    return Invalid(id, "classifier_scale",
+                   absl::StrCat("= ", in.classifier_scale(), " needs a classifier; model ", m.name,
+                                " has none (ListModels: has_classifier false)"));
+  }
+  if (in.classifier_scale() > 0.0f && !spec.class_label.has_value()) {
+    return Invalid(id, "classifier_scale",
+                   absl::StrCat("= ", in.classifier_scale(),
+                                " needs a class label (class_label or class_name) to guide towards"));
+  }
+  spec.classifier_scale = in.classifier_scale();
+
   // Semantic map.
   if (in.has_semantic_map()) {
     LDM_ASSIGN_OR_RETURN(spec.semantic_map,

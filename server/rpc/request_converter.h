@@ -18,6 +18,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "core/pipeline/job_spec.h"
 #include "ldm/v1/image_generation.pb.h"
 #include "server/rpc/model_catalog.h"
 #include "server/scheduling/generation_request.h"
@@ -28,6 +29,7 @@ struct RequestLimits {
   size_t max_prompt_bytes = 2000;  // prompt and negative_prompt, UTF-8 bytes
   int max_steps = 1000;
   double max_guidance_scale = 30.0;
+  double max_classifier_scale = kMaxClassifierScale;
   int max_images = 8;
   size_t max_request_id_bytes = 128;
 };

@@ -55,6 +55,13 @@ TEST(ModelCatalogTest, DescribeListsTheDefaultFirstWithEverythingClientsNeed) {
   EXPECT_EQ(a.default_steps(), 25u);
   EXPECT_EQ(a.max_prompt_tokens(), 77u);
   EXPECT_EQ(r.models(0).class_names_size(), 0);
+  EXPECT_FALSE(a.has_classifier());
+}
+
+TEST(ModelCatalogTest, DescribeReportsAClassifier) {
+  ModelInfo info = testing::FakeEngine::DefaultInfo("guided");
+  info.has_classifier = true;
+  EXPECT_TRUE(ModelCatalog::Describe(info, true).has_classifier());
 }
 
 TEST(ModelCatalogTest, UnnamedClassesAndLabelsAreNamedByTheirIndex) {

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <functional>
 
 #include "core/io/png_codec.h"
@@ -152,6 +153,54 @@ TEST_F(RequestConverterTest, AModelWithoutANullClassRequiresAClassUpFront) {
   EXPECT_THAT(r.status().message(), HasSubstr("class_label"));
   in.set_class_label(1);
   EXPECT_TRUE(converter.Convert(in).ok());
+}
+
+TEST_F(RequestConverterTest, ClassifierScaleNeedsAModelClassifierAndAClassLabel) {
+  ModelInfo info = testing::FakeEngine::DefaultInfo("guided");
+  info.has_classifier = true;
+  ModelCatalog catalog({{"guided", info}, {"plain", testing::FakeEngine::DefaultInfo("plain")}},
+                       "guided");
+  RequestConverter converter(&catalog);
+  v1::GenerateRequest in;
+  in.set_request_id("cg1");
+  in.set_class_name("green circle");
+  in.set_classifier_scale(3.0f);
+  in.set_num_images(2);
+  absl::StatusOr<GenerationRequest> ok = converter.Convert(in);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  for (const JobSpec& spec : ok->images) {
+    EXPECT_DOUBLE_EQ(spec.classifier_scale, 3.0);
+    EXPECT_EQ(spec.class_label, 1);
+  }
+  // Without a class label there is nothing to guide towards.
+  v1::GenerateRequest no_class = in;
+  no_class.clear_class_name();
+  absl::StatusOr<GenerationRequest> r = converter.Convert(no_class);
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("request cg1: classifier_scale"));
+  EXPECT_THAT(r.status().message(), HasSubstr("class label"));
+  // A model without a classifier refuses it, naming the field.
+  v1::GenerateRequest plain = in;
+  plain.set_model("plain");
+  r = converter.Convert(plain);
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), HasSubstr("classifier_scale"));
+  EXPECT_THAT(r.status().message(), HasSubstr("has_classifier"));
+  // Out of range, negative and NaN scales.
+  for (float bad : {-1.0f, 101.0f, std::nanf("")}) {
+    v1::GenerateRequest out_of_range = in;
+    out_of_range.set_classifier_scale(bad);
+    r = converter.Convert(out_of_range);
+    ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(r.status().message(), HasSubstr("classifier_scale"));
+    EXPECT_THAT(r.status().message(), HasSubstr("[0, 100]"));
+  }
+  // 0 (the default) is off and needs neither.
+  plain.set_classifier_scale(0.0f);
+  plain.clear_class_name();
+  ok = converter.Convert(plain);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_DOUBLE_EQ(ok->images[0].classifier_scale, 0.0);
 }
 
 // ---------------------------------------------------------------------------------------------
