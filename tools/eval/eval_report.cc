@@ -63,7 +63,7 @@ std::string EvalReport::Text(const EvalResult& result) {
     absl::StrAppendFormat(&out, " %13s", absl::StrFormat("w=%.1f", g));
   absl::StrAppend(&out, "\n");
   for (EvalKind k : kKinds) {
-    if (Find(result, k, *Scales(result).begin()) == nullptr) continue;
+    if (result.rows.empty() || Find(result, k, *Scales(result).begin()) == nullptr) continue;
     absl::StrAppendFormat(&out, "%-9s", EvalKindName(k));
     for (double g : Scales(result)) {
       const RowStats* r = Find(result, k, g);
@@ -76,7 +76,18 @@ std::string EvalReport::Text(const EvalResult& result) {
     absl::StrAppendFormat(&out, "\nautoencoder PSNR %.2f dB on %d held-out images\n",
                           result.autoencoder_psnr, result.autoencoder_images);
   }
-  absl::StrAppend(&out, "\nacceptance (issue 4)\n");
+  if (!result.classifier_sweep.empty()) {
+    absl::StrAppendFormat(&out,
+                          "\nclassifier guidance sweep (class conditions, guidance_scale %.1f)\n",
+                          result.sweep_guidance);
+    absl::StrAppendFormat(&out, "%8s %6s %6s %6s %6s %6s\n", "s", "images", "obj_ok", "color",
+                          "shape", "div");
+    for (const auto& [s, r] : result.classifier_sweep) {
+      absl::StrAppendFormat(&out, "%8.1f %6d %6.3f %6.3f %6.3f %6.3f\n", s, r.images,
+                            r.objects_right(), r.color(), r.shape(), r.diversity());
+    }
+  }
+  absl::StrAppend(&out, "\nacceptance (issue 4; classifier guidance: issue 7)\n");
   const nlohmann::json json = Json(result);  // kept alive: the loop iterates a member of it
   for (const auto& line : json["acceptance"]) {
     absl::StrAppendFormat(
@@ -126,7 +137,31 @@ nlohmann::json EvalReport::Json(const EvalResult& result) {
                           {"pass", result.autoencoder_psnr >= 30.0},
                           {"images", result.autoencoder_images}});
   }
+  // Issue 7: with classifier guidance (no CFG) class accuracy rises and diversity falls from the
+  // smallest to the largest classifier scale (Dhariwal & Nichol 2021, Sec. 4.3).
+  nlohmann::json sweep = nlohmann::json::array();
+  for (const auto& [s, r] : result.classifier_sweep) {
+    nlohmann::json j = r.ToJson();
+    j["classifier_scale"] = s;
+    j["guidance"] = result.sweep_guidance;
+    sweep.push_back(j);
+  }
+  if (result.classifier_sweep.size() >= 2) {
+    const RowStats& lo = result.classifier_sweep.begin()->second;
+    const RowStats& hi = result.classifier_sweep.rbegin()->second;
+    acceptance.push_back({{"what", "classifier guidance: class accuracy rises (max s - min s)"},
+                          {"value", hi.objects_right() - lo.objects_right()},
+                          {"target", 0.0},
+                          {"pass", hi.objects_right() > lo.objects_right()},
+                          {"images", hi.images}});
+    acceptance.push_back({{"what", "classifier guidance: diversity falls (min s - max s)"},
+                          {"value", lo.diversity() - hi.diversity()},
+                          {"target", 0.0},
+                          {"pass", hi.diversity() < lo.diversity()},
+                          {"images", hi.images}});
+  }
   return {{"rows", rows},
+          {"classifier_sweep", sweep},
           {"autoencoder_psnr_db", result.autoencoder_psnr},
           {"autoencoder_images", result.autoencoder_images},
           {"acceptance", acceptance}};

@@ -3,6 +3,12 @@
 //   ldm-eval --model models/toy-shapes [--images 12] [--guidance 1,2,3,5,7] [--steps 25]
 //            [--json out.json] [--grid grid.png] [--grid-guidance 5] [--threads 2]
 //
+// With --classifier-scales (a model with classifier/) it also runs the classifier guidance
+// sweep: the 18 class conditions at --sweep-guidance (default 1: no CFG) for each classifier
+// scale; --sweep-only skips everything else.
+//
+//   ldm-eval --model models/toy-shapes --classifier-scales 0,1,3,10 --sweep-only --images 12
+//
 // Prints a table per guidance scale, the guidance sweep and the acceptance checks. With the
 // defaults every row has at least 200 images (18 classes x 12, 24 captions x 12 per caption
 // kind, 17 maps x 12 per map kind).
@@ -43,6 +49,13 @@ int main(int argc, char** argv) {
   app.add_option("--grid", grid_path, "write a sample grid PNG");
   app.add_option("--grid-guidance", grid_guidance, "guidance scale shown in the grid");
   app.add_option("--grid-columns", grid_columns, "conditions per grid row");
+  bool sweep_only = false;
+  app.add_option("--classifier-scales", eo.classifier_scales,
+                 "classifier guidance sweep scales (class conditions)")
+      ->delimiter(',');
+  app.add_option("--sweep-guidance", eo.sweep_guidance, "CFG scale of the classifier sweep");
+  app.add_flag("--sweep-only", sweep_only,
+               "only the classifier guidance sweep (no guidance table, no PSNR)");
   app.add_option("--device", device, "cpu or cuda");
   app.add_option("--threads", threads, "torch intra-op threads (0: default)");
   CLI11_PARSE(app, argc, argv);
@@ -58,12 +71,24 @@ int main(int argc, char** argv) {
   std::vector<ldm::eval::EvalCondition> conditions = ldm::eval::EvalSuite::Build(suite);
   spdlog::info("ldm-eval: {} conditions x {} images x {} guidance scales", conditions.size(),
                eo.images_per_condition, eo.guidance_scales.size());
+  const bool sweep = app.count("--classifier-scales") > 0 || sweep_only;
+  if (sweep_only) {
+    eo.guidance_scales.clear();
+    psnr_images = 0;
+  }
   ldm::eval::ShapesEvaluator evaluator(pipeline->get(), eo);
-  auto result = evaluator.Run(conditions, /*keep_samples=*/2,
-                              [](const std::string& msg) { spdlog::info("{}", msg); });
+  auto progress = [](const std::string& msg) { spdlog::info("{}", msg); };
+  auto result = evaluator.Run(conditions, /*keep_samples=*/2, progress);
   if (!result.ok()) {
     spdlog::error("{}", result.status().ToString());
     return 1;
+  }
+  if (sweep) {
+    absl::Status s = evaluator.RunClassifierSweep(conditions, &*result, progress);
+    if (!s.ok()) {
+      spdlog::error("{}", s.ToString());
+      return 1;
+    }
   }
   if (psnr_images > 0) {
     auto psnr = evaluator.AutoencoderPsnr(psnr_images, suite.seed);

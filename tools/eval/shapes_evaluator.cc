@@ -20,26 +20,10 @@ absl::StatusOr<EvalResult> ShapesEvaluator::Run(
     const std::function<void(const std::string&)>& progress) {
   shapes::ShapesAnalyzer analyzer;
   EvalResult result;
-  const int n = options_.images_per_condition;
   for (double g : options_.guidance_scales) {
     for (size_t ci = 0; ci < suite.size(); ++ci) {
       const EvalCondition& c = suite[ci];
-      GenerateOptions gen;
-      gen.spec.request_id = absl::StrCat("eval-", ci);
-      gen.spec.prompt = c.prompt;
-      gen.spec.class_label = c.class_label;
-      gen.spec.semantic_map = c.map;
-      gen.spec.width = gen.spec.height = 64;
-      gen.spec.steps = options_.steps;
-      gen.spec.sampler = options_.sampler;
-      gen.spec.guidance_scale = g;
-      std::vector<Image8> images;
-      for (int start = 0; start < n; start += options_.max_jobs_per_batch) {
-        gen.num_images = std::min(options_.max_jobs_per_batch, n - start);
-        gen.spec.seed = options_.seed + 1000 * ci + static_cast<uint64_t>(start);
-        LDM_ASSIGN_OR_RETURN(std::vector<Image8> batch, pipeline_->Generate(gen));
-        for (auto& img : batch) images.push_back(std::move(img));
-      }
+      LDM_ASSIGN_OR_RETURN(std::vector<Image8> images, GenerateImages(c, ci, g, 0.0));
       RowStats& row = result.rows[{c.kind, g}];
       for (const Image8& img : images) {
         LDM_ASSIGN_OR_RETURN(ImageScore s, EvalMetrics::ScoreImage(analyzer, c, img));
@@ -55,6 +39,62 @@ absl::StatusOr<EvalResult> ShapesEvaluator::Run(
     }
   }
   return result;
+}
+
+absl::StatusOr<std::vector<Image8>> ShapesEvaluator::GenerateImages(const EvalCondition& c,
+                                                                    size_t ci, double guidance,
+                                                                    double classifier_scale) {
+  const int n = options_.images_per_condition;
+  GenerateOptions gen;
+  gen.spec.request_id = absl::StrCat("eval-", ci);
+  gen.spec.prompt = c.prompt;
+  gen.spec.class_label = c.class_label;
+  gen.spec.semantic_map = c.map;
+  gen.spec.width = gen.spec.height = 64;
+  gen.spec.steps = options_.steps;
+  gen.spec.sampler = options_.sampler;
+  gen.spec.guidance_scale = guidance;
+  gen.spec.classifier_scale = classifier_scale;
+  std::vector<Image8> images;
+  for (int start = 0; start < n; start += options_.max_jobs_per_batch) {
+    gen.num_images = std::min(options_.max_jobs_per_batch, n - start);
+    gen.spec.seed = options_.seed + 1000 * ci + static_cast<uint64_t>(start);
+    LDM_ASSIGN_OR_RETURN(std::vector<Image8> batch, pipeline_->Generate(gen));
+    for (auto& img : batch) images.push_back(std::move(img));
+  }
+  return images;
+}
+
+absl::Status ShapesEvaluator::RunClassifierSweep(
+    const std::vector<EvalCondition>& suite, EvalResult* result,
+    const std::function<void(const std::string&)>& progress) {
+  if (!pipeline_->info().has_classifier) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the classifier sweep needs a model with a classifier/ (", pipeline_->info().name, ")"));
+  }
+  shapes::ShapesAnalyzer analyzer;
+  result->sweep_guidance = options_.sweep_guidance;
+  for (double s : options_.classifier_scales) {
+    RowStats& row = result->classifier_sweep[s];
+    for (size_t ci = 0; ci < suite.size(); ++ci) {
+      const EvalCondition& c = suite[ci];
+      if (c.kind != EvalKind::kClass) continue;
+      // Same seeds at every scale: the scales are compared on equal noise.
+      LDM_ASSIGN_OR_RETURN(std::vector<Image8> images,
+                           GenerateImages(c, ci, options_.sweep_guidance, s));
+      for (const Image8& img : images) {
+        LDM_ASSIGN_OR_RETURN(ImageScore score, EvalMetrics::ScoreImage(analyzer, c, img));
+        row.Add(score);
+      }
+      LDM_ASSIGN_OR_RETURN(double d, EvalMetrics::Diversity(images));
+      row.AddDiversity(d);
+    }
+    if (progress) {
+      progress(absl::StrFormat("classifier scale %.1f: accuracy %.3f, diversity %.3f (%d images)",
+                               s, row.objects_right(), row.diversity(), row.images));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<double> ShapesEvaluator::AutoencoderPsnr(int count, uint64_t dataset_seed) {

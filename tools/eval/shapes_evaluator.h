@@ -4,6 +4,9 @@
 // seed + 1000 * condition + i, the same at every scale so scales are compared on equal noise),
 // scores each with EvalMetrics::ScoreImage and records the condition's diversity. Rows are
 // (kind, guidance). AutoencoderPsnr measures the VAE's round trip on held-out dataset images.
+// RunClassifierSweep does the same for the class conditions at one CFG scale (1: no CFG) and
+// each classifier guidance scale (ADM's accuracy / diversity trade-off); the model needs a
+// classifier.
 // Not thread-safe (drives one Pipeline).
 #pragma once
 
@@ -26,6 +29,9 @@ struct EvaluatorOptions {
   std::string sampler = "ddim";
   uint64_t seed = 1;
   int max_jobs_per_batch = 32;  // images generated per Pipeline::Generate call
+  // Classifier guidance sweep (RunClassifierSweep): scales, at CFG scale sweep_guidance.
+  std::vector<double> classifier_scales = {0, 1, 3, 10};
+  double sweep_guidance = 1.0;
 };
 
 struct EvalResult {
@@ -35,6 +41,9 @@ struct EvalResult {
   std::map<double, std::map<size_t, std::vector<Image8>>> samples;
   double autoencoder_psnr = 0;
   int autoencoder_images = 0;
+  // Classifier guidance sweep: classifier_scale -> class-condition stats (at sweep_guidance).
+  std::map<double, RowStats> classifier_sweep;
+  double sweep_guidance = 1.0;
 };
 
 class ShapesEvaluator {
@@ -44,11 +53,19 @@ class ShapesEvaluator {
   // `keep_samples`: how many images per condition to keep in EvalResult::samples.
   absl::StatusOr<EvalResult> Run(const std::vector<EvalCondition>& suite, int keep_samples = 1,
                                  const std::function<void(const std::string&)>& progress = {});
+  // Fills `result`->classifier_sweep from the kClass conditions of `suite`. FAILED_PRECONDITION
+  // when the model has no classifier.
+  absl::Status RunClassifierSweep(const std::vector<EvalCondition>& suite, EvalResult* result,
+                                  const std::function<void(const std::string&)>& progress = {});
   // PSNR (dB, over the pooled squared error) of VAE encode (posterior mean) -> decode on
   // `count` held-out images of the dataset with seed `dataset_seed`.
   absl::StatusOr<double> AutoencoderPsnr(int count, uint64_t dataset_seed);
 
  private:
+  // images_per_condition images of condition `ci` (seeds as documented above).
+  absl::StatusOr<std::vector<Image8>> GenerateImages(const EvalCondition& c, size_t ci,
+                                                     double guidance, double classifier_scale);
+
   Pipeline* pipeline_;
   EvaluatorOptions options_;
 };
