@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "tools/train/sr_training_run.h"
 #include "tools/train/stop_signal.h"
 #include "tools/train/training_run.h"
 
@@ -21,8 +22,9 @@ int main(int argc, char** argv) {
   int threads = 0;
   bool tiny = false;
   double checkpoint_minutes = 10;
-  app.add_option("--stage", stage, "all|tokenizer|autoencoder|diffusion|export")
-      ->check(CLI::IsMember({"all", "tokenizer", "autoencoder", "diffusion", "export"}));
+  app.add_option("--stage", stage, "all|tokenizer|autoencoder|diffusion|export|sr|sr-export|sr-all")
+      ->check(CLI::IsMember(
+          {"all", "tokenizer", "autoencoder", "diffusion", "export", "sr", "sr-export", "sr-all"}));
   app.add_option("--work-dir", work_dir, "checkpoints and intermediate outputs")->required();
   app.add_option("--out", out_dir, "diffusers folder written by the export stage");
   app.add_option("--seed", o.seed, "seed of every random draw (data, init, noise)");
@@ -47,6 +49,18 @@ int main(int argc, char** argv) {
   app.add_option("--max-steps", o.max_steps_this_call,
                  "stop each training stage after N steps in this call (benchmarks)");
   app.add_option("--holdout-images", o.holdout_images, "images for scaling factor / PSNR / fit");
+  // Super-resolution (models/toy-shapes-sr; see docs/MODEL.md): --stage sr|sr-export|sr-all.
+  ldm::train::SrTrainingRunOptions sr;
+  std::string sr_vae, sr_export_vae;
+  app.add_option("--sr-vae", sr_vae,
+                 "the trained VAE folder the SR stage encodes with (default "
+                 "<work-dir>/autoencoder/vae)");
+  app.add_option("--sr-export-vae", sr_export_vae, "the VAE sr-export ships (default --sr-vae)");
+  app.add_option("--sr-steps", sr.steps, "super-resolution UNet steps");
+  app.add_option("--sr-batch", sr.batch, "super-resolution batch size");
+  app.add_option("--sr-lr", sr.lr, "super-resolution peak learning rate");
+  app.add_option("--sr-cache-size", sr.cache_size, "super-resolution pairs in the latent cache");
+  app.add_option("--sr-resolution", sr.resolution, "high-resolution side of the SR pairs");
   CLI11_PARSE(app, argc, argv);
 
   o.work_dir = work_dir;
@@ -69,8 +83,27 @@ int main(int argc, char** argv) {
   spdlog::info("ldm-train: stage {} work dir {} device {} threads {}", stage, work_dir, device,
                torch::get_num_threads());
   ldm::train::StopSignal::Install();
-  ldm::train::TrainingRun run(o);
-  absl::Status status = run.Run(stage);
+  absl::Status status;
+  if (stage.rfind("sr", 0) == 0) {
+    sr.work_dir = o.work_dir;
+    sr.vae_dir =
+        sr_vae.empty() ? o.work_dir / "autoencoder" / "vae" : std::filesystem::path(sr_vae);
+    sr.export_vae_dir = sr_export_vae.empty() ? sr.vae_dir : std::filesystem::path(sr_export_vae);
+    sr.out_dir = o.out_dir;
+    sr.seed = o.seed;
+    sr.device = o.device;
+    sr.resume = o.resume;
+    sr.unet = o.configs.sr_unet;
+    sr.scheduler = o.configs.scheduler;
+    sr.ema_decay = o.ema_decay;
+    sr.checkpoint_steps = o.checkpoint_steps;
+    sr.checkpoint_seconds = o.checkpoint_seconds;
+    sr.log_every = o.log_every;
+    sr.max_steps_this_call = o.max_steps_this_call;
+    status = ldm::train::SrTrainingRun(sr).Run(stage);
+  } else {
+    status = ldm::train::TrainingRun(o).Run(stage);
+  }
   if (absl::IsCancelled(status)) {
     spdlog::warn("{}", std::string(status.message()));
     return 130;

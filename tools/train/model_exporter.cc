@@ -33,7 +33,69 @@ std::map<std::string, torch::Tensor> Weights(const torch::nn::Module& m, bool ha
   return out;
 }
 
+// Replaces `out` by the complete folder `tmp`. Only an earlier export (or an empty folder) is
+// replaced, never an arbitrary directory a mistyped --out points at.
+absl::Status SwapIn(const fs::path& tmp, const fs::path& out) {
+  std::error_code ec;
+  if (fs::exists(out)) {
+    if (!fs::exists(out / "model_index.json") && !fs::is_empty(out, ec)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(out.string(), " exists and is not a model folder; refusing to replace it"));
+    }
+    fs::remove_all(out, ec);
+  }
+  fs::create_directories(out.parent_path().empty() ? fs::path(".") : out.parent_path(), ec);
+  fs::rename(tmp, out, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot move the export to ", out.string()));
+  return absl::OkStatus();
+}
+
+// A fresh <out>.tmp-export with the given sub-folders.
+absl::StatusOr<fs::path> MakeTmp(const fs::path& out, std::initializer_list<const char*> subs) {
+  const fs::path tmp = fs::path(out.string() + ".tmp-export");
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  for (const char* sub : subs) {
+    fs::create_directories(tmp / sub, ec);
+    if (ec) return absl::InternalError(absl::StrCat("cannot create ", (tmp / sub).string()));
+  }
+  return tmp;
+}
+
 }  // namespace
+
+nlohmann::json ModelExporter::SrExtras(const SrExportInputs& in) {
+  return {{"low_res_image",
+           {{"upscale_factor", in.upscale_factor}, {"to_latent", "pixel_unshuffle"}}},
+          {"latent_rgb_factors", in.latent_rgb.factors},
+          {"latent_rgb_bias", in.latent_rgb.bias},
+          {"default_sampler", "ddim"},
+          {"default_steps", in.default_steps},
+          {"default_guidance_scale", 1.0},
+          {"max_size", in.max_size},
+          {"training", in.training}};
+}
+
+absl::Status ModelExporter::ExportSr(const SrExportInputs& in, const fs::path& out) {
+  LDM_ASSIGN_OR_RETURN(const fs::path tmp, MakeTmp(out, {"unet", "vae", "scheduler"}));
+  nlohmann::json index = DiffusersConfigWriter::ModelIndex();
+  index["text_encoder"] = {nullptr, nullptr};
+  index["tokenizer"] = {nullptr, nullptr};
+  LDM_RETURN_IF_ERROR(WriteJson(tmp / "model_index.json", index));
+  LDM_RETURN_IF_ERROR(WriteJson(tmp / "scheduler" / "scheduler_config.json", in.scheduler));
+  LDM_RETURN_IF_ERROR(
+      WriteJson(tmp / "unet" / "config.json", DiffusersConfigWriter::Unet(in.unet->config())));
+  LDM_RETURN_IF_ERROR(
+      WriteJson(tmp / "vae" / "config.json", DiffusersConfigWriter::Vae(in.vae->config())));
+  LDM_RETURN_IF_ERROR(TorchGuard("exporting weights", [&]() -> absl::Status {
+    LDM_RETURN_IF_ERROR(WriteSafeTensors(tmp / "unet" / "diffusion_pytorch_model.safetensors",
+                                         Weights(*in.unet, in.half_precision), {{"format", "pt"}}));
+    return WriteSafeTensors(tmp / "vae" / "diffusion_pytorch_model.safetensors",
+                            Weights(*in.vae, false), {{"format", "pt"}});
+  }));
+  LDM_RETURN_IF_ERROR(WriteJson(tmp / "ldm_model.json", SrExtras(in)));
+  return SwapIn(tmp, out);
+}
 
 nlohmann::json ModelExporter::Extras(const ExportInputs& in) {
   std::vector<std::string> labels = {"background"};
@@ -54,13 +116,9 @@ nlohmann::json ModelExporter::Extras(const ExportInputs& in) {
 }
 
 absl::Status ModelExporter::Export(const ExportInputs& in, const fs::path& out) {
-  const fs::path tmp = fs::path(out.string() + ".tmp-export");
+  LDM_ASSIGN_OR_RETURN(const fs::path tmp,
+                       MakeTmp(out, {"tokenizer", "text_encoder", "unet", "vae", "scheduler"}));
   std::error_code ec;
-  fs::remove_all(tmp, ec);
-  for (const char* sub : {"tokenizer", "text_encoder", "unet", "vae", "scheduler"}) {
-    fs::create_directories(tmp / sub, ec);
-    if (ec) return absl::InternalError(absl::StrCat("cannot create ", (tmp / sub).string()));
-  }
   for (const char* file :
        {"vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"}) {
     fs::copy_file(in.tokenizer_dir / file, tmp / "tokenizer" / file,
@@ -89,19 +147,7 @@ absl::Status ModelExporter::Export(const ExportInputs& in, const fs::path& out) 
                             Weights(*in.vae, false), {{"format", "pt"}});
   }));
   LDM_RETURN_IF_ERROR(WriteJson(tmp / "ldm_model.json", Extras(in)));
-  // Swap in the complete folder. Only an earlier export (or an empty folder) is replaced, never
-  // an arbitrary directory a mistyped --out points at.
-  if (fs::exists(out)) {
-    if (!fs::exists(out / "model_index.json") && !fs::is_empty(out, ec)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(out.string(), " exists and is not a model folder; refusing to replace it"));
-    }
-    fs::remove_all(out, ec);
-  }
-  fs::create_directories(out.parent_path().empty() ? fs::path(".") : out.parent_path(), ec);
-  fs::rename(tmp, out, ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot move the export to ", out.string()));
-  return absl::OkStatus();
+  return SwapIn(tmp, out);
 }
 
 }  // namespace ldm::train

@@ -40,11 +40,32 @@ struct ExportInputs {
   nlohmann::json training = nlohmann::json::object();
 };
 
+// The super-resolution model (models/toy-shapes-sr): the base model's VAE (same weights: a
+// convolutional f=8 autoencoder works at any size), the SR UNet and the scheduler; no tokenizer
+// or text encoder (model_index.json lists them as null).
+struct SrExportInputs {
+  AutoencoderKL vae{nullptr};
+  UNet2DConditionModel unet{nullptr};
+  nlohmann::json scheduler;
+  int upscale_factor = 4;
+  LatentRgbFit latent_rgb;
+  bool half_precision = true;
+  int default_steps = 25;
+  int max_size = 512;
+  nlohmann::json training = nlohmann::json::object();
+};
+
 class ModelExporter {
  public:
   static absl::Status Export(const ExportInputs& inputs, const std::filesystem::path& out);
   // The ldm_model.json content.
   static nlohmann::json Extras(const ExportInputs& inputs);
+
+  // Writes an SrExportInputs folder like Export does (tmp folder, swapped in at the end).
+  static absl::Status ExportSr(const SrExportInputs& inputs, const std::filesystem::path& out);
+  // Its ldm_model.json: low_res_image {upscale_factor, "pixel_unshuffle"}, previews, defaults
+  // (ddim, guidance 1: there is no unconditional model to guide against).
+  static nlohmann::json SrExtras(const SrExportInputs& inputs);
 };
 
 }  // namespace ldm::train

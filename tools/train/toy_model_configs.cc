@@ -59,6 +59,27 @@ UNet2DConditionConfig Unet(std::vector<int64_t> channels, int64_t layers, int64_
   return c;
 }
 
+// The super-resolution UNet: plain ResNet levels (the task is local), a cross-attention mid block
+// only because core's UNet always has one (it sees the null context).
+UNet2DConditionConfig SrUnet(std::vector<int64_t> channels, int64_t layers, int64_t heads,
+                             int64_t cross_dim, int64_t groups) {
+  UNet2DConditionConfig c;
+  const size_t n = channels.size();
+  c.in_channels = 4 + 3 * (8 / kSrUpscaleFactor) * (8 / kSrUpscaleFactor);
+  c.out_channels = 4;
+  c.sample_size = 16;
+  c.block_out_channels = std::move(channels);
+  c.down_block_types.assign(n, "DownBlock2D");
+  c.up_block_types.assign(n, "UpBlock2D");
+  c.layers_per_block.assign(n, layers);
+  c.num_attention_heads.assign(n, heads);
+  c.transformer_layers_per_block.assign(n, 1);
+  c.cross_attention_dim.assign(n, cross_dim);
+  c.num_class_embeds = 0;
+  c.norm_num_groups = groups;
+  return c;
+}
+
 ClipTextConfig Text(int64_t hidden, int64_t layers, int64_t heads) {
   ClipTextConfig c;
   c.hidden_size = hidden;
@@ -78,6 +99,7 @@ ToyModelConfigs ToyModelConfigs::Default() {
   m.text = Text(128, 3, 4);
   m.unet = Unet({64, 128}, 2, 4, 128, 32);
   m.scheduler = DdimSchedulerConfig();
+  m.sr_unet = SrUnet({64, 128}, 2, 4, 32, 32);
   return m;
 }
 
@@ -87,6 +109,7 @@ ToyModelConfigs ToyModelConfigs::Tiny() {
   m.text = Text(16, 1, 2);
   m.unet = Unet({16, 32}, 1, 2, 16, 8);
   m.scheduler = DdimSchedulerConfig();
+  m.sr_unet = SrUnet({16, 32}, 1, 2, 8, 8);
   return m;
 }
 

@@ -6,6 +6,9 @@
 //   unet  UNet2DConditionModel on 8x8 latents: CrossAttnDownBlock2D at both levels, in_channels =
 //         4 latent + 7 one-hot map channels, num_class_embeds = 18 classes + 1 null class
 //   scheduler  DDIM over 1000 "scaled_linear" training steps, epsilon prediction
+//   sr_unet  the 4x super-resolution UNet (models/toy-shapes-sr) on 16x16 latents of 128x128
+//         images: DownBlock2D/UpBlock2D only (no text; the mid block's cross-attention gets a null
+//         context), in_channels = 4 latent + 12 pixel-unshuffled 32x32 low-res channels
 #pragma once
 
 #include "core/nn/autoencoder_kl.h"
@@ -17,12 +20,14 @@ namespace ldm::train {
 
 inline constexpr int kNullClassLabel = 18;  // the 19th class embedding: "no class"
 inline constexpr int kNumMapChannels = 7;   // background + six colors
+inline constexpr int kSrUpscaleFactor = 4;  // toy-shapes-sr: 32x32 -> 128x128 (and 64 -> 256)
 
 struct ToyModelConfigs {
   AutoencoderKLConfig vae;
   ClipTextConfig text;
   UNet2DConditionConfig unet;
   nlohmann::json scheduler;  // scheduler/scheduler_config.json
+  UNet2DConditionConfig sr_unet;
 
   static ToyModelConfigs Default();
   // A few-thousand-parameter model of the same layout, for fast tests.

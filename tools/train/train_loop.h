@@ -1,0 +1,55 @@
+// TrainLoop: the resumable optimisation loop of a training stage: restore the latest checkpoint
+// (--resume), run steps, log a progress line every log_every steps, checkpoint every N steps /
+// M seconds / at the end, and stop cleanly (checkpoint first) on SIGINT/SIGTERM (StopSignal) or
+// after max_steps_this_call steps. Used by SrTrainer; it is the loop AutoencoderTrainer and
+// DiffusionTrainer spell out inline.
+//
+// The step function advances the caller's step counter itself (so EMA updates see the new
+// count) and returns the loss; a non-finite loss stops the run with INTERNAL. Not thread-safe.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/optim/optimizer.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "tools/train/checkpoint.h"
+#include "tools/train/ema_weights.h"
+#include "tools/train/lr_schedule.h"
+
+namespace ldm::train {
+
+struct TrainLoopOptions {
+  std::string name = "train";  // log prefix
+  int64_t steps = 1000;
+  int64_t batch_size = 1;  // for the img/s figure
+  LrScheduleOptions lr;    // for the logged learning rate
+  int64_t checkpoint_every_steps = 500;
+  double checkpoint_every_seconds = 600;
+  int64_t log_every = 10;
+};
+
+class TrainLoop {
+ public:
+  TrainLoop(TrainLoopOptions options, std::filesystem::path checkpoint_dir);
+
+  // Restores (resume) into module/optimizer/ema and *step, then steps until options.steps.
+  // Returns true when finished, false when stopped after a checkpoint. FAILED_PRECONDITION when a
+  // checkpoint exists without resume.
+  absl::StatusOr<bool> Run(torch::nn::Module& module, torch::optim::Optimizer& optimizer,
+                           EmaWeights* ema, int64_t* step, bool resume, int64_t max_steps_this_call,
+                           const std::function<double()>& train_step);
+
+  double last_loss() const { return last_loss_; }
+
+ private:
+  TrainLoopOptions options_;
+  Checkpoint checkpoint_;
+  double last_loss_ = 0;
+};
+
+}  // namespace ldm::train
