@@ -19,6 +19,7 @@
 #include "tests/server/rpc/rpc_test_server.h"
 #include "tests/testing/fake_engine.h"
 #include "tests/testing/fixtures.h"
+#include "tests/testing/tiny_sr_model.h"
 
 namespace ldm::testing {
 namespace {
@@ -111,6 +112,20 @@ TEST(ServerAppTest, MetricsEndpointServesTheDesignSeries) {
 // ---------------------------------------------------------------------------------------------
 // Real pipelines on the tiny fixture models (one server for the suite: loading is the slow part).
 
+// Starts a serving ServerApp for `config` and its channel (gtest assertions on failure: *app
+// stays null).
+void StartServer(const server::ServerConfig& config, server::ServerApp** app,
+                 std::shared_ptr<grpc::Channel>** channel) {
+  auto started = server::ServerApp::Listen(config);
+  ASSERT_TRUE(started.ok()) << started.status();
+  auto engines = server::ServerApp::LoadEngines(config);
+  ASSERT_TRUE(engines.ok()) << engines.status();
+  ASSERT_TRUE((*started)->Serve(*std::move(engines)).ok());
+  *app = started->release();
+  *channel = new std::shared_ptr<grpc::Channel>(
+      E2eChannel("127.0.0.1:" + std::to_string((*app)->port())));
+}
+
 class RealModelServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -121,14 +136,7 @@ class RealModelServerTest : public ::testing::Test {
                      {"ldm-cond-tiny", *fixtures / "models" / "ldm-cond-tiny"}};
     config.max_batch_rows = 32;
     config.max_queue = 64;
-    auto app = server::ServerApp::Listen(config);
-    ASSERT_TRUE(app.ok()) << app.status();
-    auto engines = server::ServerApp::LoadEngines(config);
-    ASSERT_TRUE(engines.ok()) << engines.status();
-    ASSERT_TRUE((*app)->Serve(*std::move(engines)).ok());
-    app_ = app->release();
-    channel_ =
-        new std::shared_ptr<grpc::Channel>(E2eChannel("127.0.0.1:" + std::to_string(app_->port())));
+    StartServer(config, &app_, &channel_);
   }
   static void TearDownTestSuite() {
     if (app_ != nullptr) app_->Drain();
@@ -251,6 +259,146 @@ TEST_F(RealModelServerTest, ClassNameAndSemanticMapPngConditionTheCondModel) {
   grpc::ClientContext bad_context;
   EXPECT_EQ(Stub()->Generate(&bad_context, r, &response).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Super-resolution: a tiny random 4x upscaler next to sd1-tiny (32x32 native).
+
+class SuperResolutionServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    absl::StatusOr<std::filesystem::path> fixtures = FixturesDir();
+    ASSERT_TRUE(fixtures.ok()) << fixtures.status();
+    const std::filesystem::path sr = TempDir("e2e-sr") / "tiny-sr";
+    ASSERT_TRUE(WriteTinySrModel(sr).ok());
+    server::ServerConfig config = LocalConfig();
+    config.models = {{"sd1-tiny", *fixtures / "models" / "sd1-tiny"}, {"tiny-sr", sr}};
+    StartServer(config, &app_, &channel_);
+  }
+  static void TearDownTestSuite() {
+    if (app_ != nullptr) app_->Drain();
+    delete app_;
+    app_ = nullptr;
+    delete channel_;
+    channel_ = nullptr;
+  }
+  void SetUp() override { ASSERT_NE(app_, nullptr) << "server did not start"; }
+  static std::unique_ptr<v1::ImageGeneration::Stub> Stub() {
+    return v1::ImageGeneration::NewStub(*channel_);
+  }
+  static std::string Png(int w, int h) {
+    Image8 img{w, h, 3, std::vector<uint8_t>(static_cast<size_t>(w) * h * 3)};
+    for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<uint8_t>(i % 251);
+    return *EncodePng(img);
+  }
+
+  static server::ServerApp* app_;
+  static std::shared_ptr<grpc::Channel>* channel_;
+};
+
+server::ServerApp* SuperResolutionServerTest::app_ = nullptr;
+std::shared_ptr<grpc::Channel>* SuperResolutionServerTest::channel_ = nullptr;
+
+TEST_F(SuperResolutionServerTest, ListModelsReportsTheUpscalerWithItsFactor) {
+  grpc::ClientContext context;
+  v1::ListModelsResponse models;
+  ASSERT_TRUE(Stub()->ListModels(&context, v1::ListModelsRequest(), &models).ok());
+  ASSERT_EQ(models.models_size(), 2);
+  const v1::ModelDescription& sr = models.models(1);
+  EXPECT_EQ(sr.name(), "tiny-sr");
+  EXPECT_THAT(sr.conditioning(), ::testing::ElementsAre("low_res_image"));
+  EXPECT_EQ(sr.upscale_factor(), 4u);
+  EXPECT_EQ(models.models(0).upscale_factor(), 0u);
+}
+
+TEST_F(SuperResolutionServerTest, ALowResImageRequestReturnsImagesFourTimesItsSize) {
+  v1::GenerateRequest r;
+  r.set_model("tiny-sr");
+  r.set_low_res_image(Png(24, 16));
+  r.set_num_images(2);
+  r.set_steps(2);
+  r.set_seed(3);
+  grpc::ClientContext context;
+  v1::GenerateResponse response;
+  const grpc::Status status = Stub()->Generate(&context, r, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.images_size(), 2);
+  for (const auto& img : response.images()) {
+    EXPECT_EQ(img.width(), 96u);
+    EXPECT_EQ(img.height(), 64u);
+    absl::StatusOr<Image8> decoded = DecodePng(img.png());
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    EXPECT_EQ(decoded->width, 96);
+    EXPECT_EQ(decoded->height, 64);
+  }
+}
+
+TEST_F(SuperResolutionServerTest, AnUpscaleChainedRequestStreamsBothStagesAndUpscaledImages) {
+  v1::GenerateRequest r;
+  r.set_model("sd1-tiny");
+  r.set_prompt("a red circle");
+  r.set_steps(3);
+  r.set_sampler(v1::DDIM);  // one model call per step (PNDM takes one more)
+  r.set_num_images(2);
+  r.set_seed(11);
+  r.set_upscale(true);  // the only upscaler: tiny-sr
+  r.set_upscale_steps(2);
+  StreamResult result = RunStream(*Stub(), r);
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  std::vector<uint32_t> steps;
+  int images = 0;
+  for (const auto& e : result.events) {
+    if (e.has_progress()) {
+      steps.push_back(e.progress().step());
+      EXPECT_EQ(e.progress().total(), 5u);
+    }
+    if (e.has_image()) {
+      ++images;
+      EXPECT_EQ(e.image().width(), 128u);  // 32x32 generated, 4x upscaled
+      EXPECT_EQ(e.image().height(), 128u);
+      absl::StatusOr<Image8> decoded = DecodePng(e.image().png());
+      ASSERT_TRUE(decoded.ok());
+      EXPECT_EQ(decoded->width, 128);
+    }
+  }
+  EXPECT_EQ(images, 2);
+  EXPECT_EQ(steps, (std::vector<uint32_t>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(result.kinds.back(), "done");
+}
+
+TEST_F(SuperResolutionServerTest, BadLowResImagesAndUpscalersAreInvalidArgumentsNamingTheField) {
+  struct Case {
+    std::string name;
+    v1::GenerateRequest request;
+    std::string expected;
+  };
+  std::vector<Case> cases(4);
+  cases[0].name = "not a png";
+  cases[0].request.set_model("tiny-sr");
+  cases[0].request.set_low_res_image("not a png");
+  cases[0].expected = "request sr-bad: low_res_image does not decode as a PNG";
+  cases[1].name = "wrong size";
+  cases[1].request.set_model("tiny-sr");
+  cases[1].request.set_low_res_image(Png(16, 16));
+  cases[1].request.set_width(128);
+  cases[1].request.set_height(128);
+  cases[1].expected = "request sr-bad: low_res_image is 16x16";
+  cases[2].name = "base model";
+  cases[2].request.set_low_res_image(Png(16, 16));
+  cases[2].expected = "request sr-bad: low_res_image is not accepted by model sd1-tiny";
+  cases[3].name = "upscale with a non-upscaler";
+  cases[3].request.set_upscale(true);
+  cases[3].request.set_upscale_model("sd1-tiny");
+  cases[3].expected = "request sr-bad: upscale_model = 'sd1-tiny' is not a loaded";
+  for (Case& c : cases) {
+    c.request.set_request_id("sr-bad");
+    c.request.set_steps(1);
+    grpc::ClientContext context;
+    v1::GenerateResponse response;
+    const grpc::Status status = Stub()->Generate(&context, c.request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.name;
+    EXPECT_THAT(status.error_message(), HasSubstr(c.expected)) << c.name;
+  }
 }
 
 // Extracts "name{labels} value" or "name value" from an exposition.

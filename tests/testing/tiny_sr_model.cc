@@ -49,11 +49,16 @@ nlohmann::json UnetConfig() {
 }
 
 nlohmann::json SchedulerConfig() {
-  return {{"_class_name", "DDIMScheduler"},  {"beta_end", 0.012},
-          {"beta_schedule", "scaled_linear"}, {"beta_start", 0.00085},
-          {"clip_sample", false},             {"num_train_timesteps", 1000},
-          {"prediction_type", "epsilon"},     {"set_alpha_to_one", false},
-          {"steps_offset", 1},                {"timestep_spacing", "leading"}};
+  return {{"_class_name", "DDIMScheduler"},
+          {"beta_end", 0.012},
+          {"beta_schedule", "scaled_linear"},
+          {"beta_start", 0.00085},
+          {"clip_sample", false},
+          {"num_train_timesteps", 1000},
+          {"prediction_type", "epsilon"},
+          {"set_alpha_to_one", false},
+          {"steps_offset", 1},
+          {"timestep_spacing", "leading"}};
 }
 
 absl::Status WriteJson(const fs::path& path, const nlohmann::json& j) {
@@ -67,21 +72,21 @@ absl::Status WriteJson(const fs::path& path, const nlohmann::json& j) {
 }  // namespace
 
 absl::Status WriteTinySrModel(const fs::path& dir) {
-  LDM_RETURN_IF_ERROR(WriteJson(dir / "model_index.json",
-                                {{"_class_name", "StableDiffusionPipeline"},
-                                 {"scheduler", {"diffusers", "DDIMScheduler"}},
-                                 {"unet", {"diffusers", "UNet2DConditionModel"}},
-                                 {"vae", {"diffusers", "AutoencoderKL"}}}));
+  LDM_RETURN_IF_ERROR(
+      WriteJson(dir / "model_index.json", {{"_class_name", "StableDiffusionPipeline"},
+                                           {"scheduler", {"diffusers", "DDIMScheduler"}},
+                                           {"unet", {"diffusers", "UNet2DConditionModel"}},
+                                           {"vae", {"diffusers", "AutoencoderKL"}}}));
   LDM_RETURN_IF_ERROR(WriteJson(dir / "scheduler" / "scheduler_config.json", SchedulerConfig()));
   LDM_RETURN_IF_ERROR(WriteJson(dir / "vae" / "config.json", VaeConfig()));
   LDM_RETURN_IF_ERROR(WriteJson(dir / "unet" / "config.json", UnetConfig()));
-  LDM_RETURN_IF_ERROR(WriteJson(
-      dir / "ldm_model.json",
-      {{"low_res_image", {{"upscale_factor", 4}, {"to_latent", "pixel_unshuffle"}}},
-       {"default_sampler", "ddim"},
-       {"default_steps", 4},
-       {"default_guidance_scale", 1.0},
-       {"max_size", 256}}));
+  LDM_RETURN_IF_ERROR(
+      WriteJson(dir / "ldm_model.json",
+                {{"low_res_image", {{"upscale_factor", 4}, {"to_latent", "pixel_unshuffle"}}},
+                 {"default_sampler", "ddim"},
+                 {"default_steps", 4},
+                 {"default_guidance_scale", 1.0},
+                 {"max_size", 256}}));
   return TorchGuard("tiny SR model", [&]() -> absl::Status {
     torch::manual_seed(7);
     LDM_ASSIGN_OR_RETURN(AutoencoderKLConfig vcfg,

@@ -53,6 +53,33 @@ class WorkerTest : public ::testing::Test {
     return {state, sink};
   }
 
+  // Queues a prepared request and returns its sink.
+  std::shared_ptr<RecordingSink> PushRequest(GenerationRequest r) {
+    auto sink = std::make_shared<RecordingSink>();
+    r.sink = sink;
+    EXPECT_TRUE(
+        queue_.Push(std::make_shared<RequestState>(std::move(r), clock_.Now(), seq_++)).ok());
+    return sink;
+  }
+  static GenerationRequest Chained(const std::string& id, const std::string& upscaler, int images,
+                                   int steps, double guidance) {
+    GenerationRequest r;
+    r.request_id = id;
+    r.model = "m";
+    r.upscale = UpscaleStage{.model = upscaler, .steps = 3, .sampler = "", .guidance_scale = 1.0};
+    for (int i = 0; i < images; ++i) {
+      JobSpec s;
+      s.request_id = id;
+      s.prompt = "p";
+      s.steps = steps;
+      s.guidance_scale = guidance;
+      s.width = s.height = 64;
+      s.seed = 100 + i;
+      r.images.push_back(s);
+    }
+    return r;
+  }
+
   void RunUntilIdle() {
     for (int i = 0; i < 10000 && worker_->RunOnce(); ++i) {
     }
@@ -190,30 +217,11 @@ TEST_F(WorkerTest, DifferentLatentShapesTakeFairTurns) {
 
 TEST_F(WorkerTest, UpscaleChainsASuperResolutionStageOnTheDecodedImages) {
   MakeWorker(8);
-  auto sink = std::make_shared<RecordingSink>();
-  GenerationRequest r;
-  r.request_id = "chain";
-  r.model = "m";
-  r.sink = sink;
-  r.upscale = UpscaleStage{.model = "sr", .steps = 3, .sampler = "", .guidance_scale = 1.0};
-  for (int i = 0; i < 2; ++i) {
-    JobSpec s;
-    s.request_id = "chain";
-    s.prompt = "p";
-    s.steps = 4;
-    s.guidance_scale = 5.0;
-    s.width = s.height = 64;
-    s.seed = 100 + i;
-    r.images.push_back(s);
-  }
-  auto state = std::make_shared<RequestState>(std::move(r), clock_.Now(), seq_++);
-  ASSERT_TRUE(queue_.Push(state).ok());
+  auto sink = PushRequest(Chained("chain", "sr", 2, 4, 5.0));
   // A direct upscaling request of the same output size batches with the chained stage.
-  auto direct_sink = std::make_shared<RecordingSink>();
   GenerationRequest d;
   d.request_id = "direct";
   d.model = "sr";
-  d.sink = direct_sink;
   JobSpec ds;
   ds.request_id = "direct";
   ds.steps = 3;
@@ -221,9 +229,9 @@ TEST_F(WorkerTest, UpscaleChainsASuperResolutionStageOnTheDecodedImages) {
   ds.seed = 5;
   ds.low_res_image = Image8{64, 64, 3, std::vector<uint8_t>(64 * 64 * 3, 1)};
   d.images.push_back(ds);
-  worker_->RunOnce();  // admits the chained request and steps it once
+  worker_->RunOnce();                              // admits the chained request and steps it once
   for (int i = 0; i < 3; ++i) worker_->RunOnce();  // the base stage finishes: 4 steps
-  ASSERT_TRUE(queue_.Push(std::make_shared<RequestState>(std::move(d), clock_.Now(), seq_++)).ok());
+  auto direct_sink = PushRequest(std::move(d));
   RunUntilIdle();
 
   ASSERT_TRUE(sink->done());
@@ -251,19 +259,7 @@ TEST_F(WorkerTest, UpscaleChainsASuperResolutionStageOnTheDecodedImages) {
 
 TEST_F(WorkerTest, AnUpscaleStageThatCannotStartFailsItsRequestAlone) {
   MakeWorker(8);
-  auto sink = std::make_shared<RecordingSink>();
-  GenerationRequest r;
-  r.request_id = "bad-up";
-  r.model = "m";
-  r.sink = sink;
-  r.upscale = UpscaleStage{.model = "missing", .steps = 2, .sampler = "", .guidance_scale = 1.0};
-  JobSpec s;
-  s.request_id = "bad-up";
-  s.steps = 2;
-  s.width = s.height = 64;
-  r.images.push_back(s);
-  ASSERT_TRUE(
-      queue_.Push(std::make_shared<RequestState>(std::move(r), clock_.Now(), seq_++)).ok());
+  auto sink = PushRequest(Chained("bad-up", "missing", 1, 2, 5.0));
   auto [other, other_sink] = Push("other", 3, 1.0);
   RunUntilIdle();
   ASSERT_TRUE(sink->done());
