@@ -53,7 +53,7 @@ absl::StatusOr<LatentCache> LatentCache::Build(const LatentCacheOptions& o,
                                                const BatchBuilder& builder, AutoencoderKL& vae,
                                                const ClipTokenizer& tokenizer, const fs::path& dir,
                                                torch::Device device) {
-  fs::create_directories(dir);
+  if (!o.read_only) fs::create_directories(dir);
   vae->eval();
   std::vector<std::vector<torch::Tensor>> parts;
   for (int64_t begin = 0, chunk = 0; begin < o.size; begin += o.chunk_size, ++chunk) {
@@ -63,6 +63,10 @@ absl::StatusOr<LatentCache> LatentCache::Build(const LatentCacheOptions& o,
     if (fs::exists(file)) {
       LDM_RETURN_IF_ERROR(
           TorchGuard("loading the latent cache", [&]() { torch::load(tensors, file.string()); }));
+    } else if (o.read_only) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("latent cache ", file.string(),
+                       " is missing; run the diffusion stage (with the same --cache-size) first"));
     } else {
       if (StopSignal::Requested()) return absl::CancelledError("stopped while building the cache");
       LDM_RETURN_IF_ERROR(TorchGuard("encoding the latent cache", [&]() {

@@ -29,6 +29,9 @@ struct LatentCacheOptions {
   int64_t chunk_size = 2048;
   int64_t encode_batch = 128;
   int64_t num_labels = 7;
+  // Load only: a missing chunk is FAILED_PRECONDITION instead of being encoded (for readers of
+  // another stage's cache, e.g. the classifier stage).
+  bool read_only = false;
 };
 
 class LatentCache {

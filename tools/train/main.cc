@@ -22,9 +22,11 @@ int main(int argc, char** argv) {
   int threads = 0;
   bool tiny = false;
   double checkpoint_minutes = 10;
-  app.add_option("--stage", stage, "all|tokenizer|autoencoder|diffusion|export|sr|sr-export|sr-all")
-      ->check(CLI::IsMember(
-          {"all", "tokenizer", "autoencoder", "diffusion", "export", "sr", "sr-export", "sr-all"}));
+  app.add_option("--stage", stage,
+                 "all|tokenizer|autoencoder|diffusion|export|classifier|classifier-export|"
+                 "sr|sr-export|sr-all")
+      ->check(CLI::IsMember({"all", "tokenizer", "autoencoder", "diffusion", "export",
+                             "classifier", "classifier-export", "sr", "sr-export", "sr-all"}));
   app.add_option("--work-dir", work_dir, "checkpoints and intermediate outputs")->required();
   app.add_option("--out", out_dir, "diffusers folder written by the export stage");
   app.add_option("--seed", o.seed, "seed of every random draw (data, init, noise)");
@@ -42,6 +44,10 @@ int main(int argc, char** argv) {
   app.add_option("--unet-batch", o.unet_batch, "diffusion batch size");
   app.add_option("--unet-lr", o.unet_lr, "diffusion peak learning rate");
   app.add_option("--cache-size", o.cache_size, "examples in the latent cache");
+  app.add_option("--clf-steps", o.clf_steps, "noise-aware classifier steps");
+  app.add_option("--clf-batch", o.clf_batch, "classifier batch size");
+  app.add_option("--clf-lr", o.clf_lr, "classifier peak learning rate");
+  app.add_option("--clf-holdout", o.clf_holdout, "labelled cache examples held out for accuracy");
   app.add_option("--ema-decay", o.ema_decay, "EMA decay of the diffusion weights");
   app.add_option("--checkpoint-steps", o.checkpoint_steps, "checkpoint every N steps");
   app.add_option("--checkpoint-minutes", checkpoint_minutes, "and every M minutes");

@@ -80,6 +80,17 @@ UNet2DConditionConfig SrUnet(std::vector<int64_t> channels, int64_t layers, int6
   return c;
 }
 
+NoisyLatentClassifierConfig Classifier(std::vector<int64_t> channels, int64_t groups) {
+  NoisyLatentClassifierConfig c;
+  c.in_channels = 4;
+  c.num_classes = kNullClassLabel;  // the 18 shape x color classes (no null class)
+  c.sample_size = 8;
+  c.block_out_channels = std::move(channels);
+  c.layers_per_block = 1;
+  c.norm_num_groups = groups;
+  return c;
+}
+
 ClipTextConfig Text(int64_t hidden, int64_t layers, int64_t heads) {
   ClipTextConfig c;
   c.hidden_size = hidden;
@@ -99,6 +110,7 @@ ToyModelConfigs ToyModelConfigs::Default() {
   m.text = Text(128, 3, 4);
   m.unet = Unet({64, 128}, 2, 4, 128, 32);
   m.scheduler = DdimSchedulerConfig();
+  m.classifier = Classifier({64, 128}, 32);
   m.sr_unet = SrUnet({64, 128}, 2, 4, 32, 32);
   return m;
 }
@@ -109,6 +121,7 @@ ToyModelConfigs ToyModelConfigs::Tiny() {
   m.text = Text(16, 1, 2);
   m.unet = Unet({16, 32}, 1, 2, 16, 8);
   m.scheduler = DdimSchedulerConfig();
+  m.classifier = Classifier({8, 16}, 4);
   m.sr_unet = SrUnet({16, 32}, 1, 2, 8, 8);
   return m;
 }

@@ -6,12 +6,14 @@
 //   unet  UNet2DConditionModel on 8x8 latents: CrossAttnDownBlock2D at both levels, in_channels =
 //         4 latent + 7 one-hot map channels, num_class_embeds = 18 classes + 1 null class
 //   scheduler  DDIM over 1000 "scaled_linear" training steps, epsilon prediction
+//   classifier NoisyLatentClassifier on 8x8x4 latents: 18 classes, levels [64, 128]
 //   sr_unet  the 4x super-resolution UNet (models/toy-shapes-sr) on 16x16 latents of 128x128
 //         images: DownBlock2D/UpBlock2D only (no text; the mid block's cross-attention gets a null
 //         context), in_channels = 4 latent + 12 pixel-unshuffled 32x32 low-res channels
 #pragma once
 
 #include "core/nn/autoencoder_kl.h"
+#include "core/nn/noisy_latent_classifier.h"
 #include "core/nn/unet_2d_condition_model.h"
 #include "core/text/clip_text_model.h"
 #include "nlohmann/json.hpp"
@@ -27,6 +29,7 @@ struct ToyModelConfigs {
   ClipTextConfig text;
   UNet2DConditionConfig unet;
   nlohmann::json scheduler;  // scheduler/scheduler_config.json
+  NoisyLatentClassifierConfig classifier;  // classifier/ (classifier guidance)
   UNet2DConditionConfig sr_unet;
 
   static ToyModelConfigs Default();

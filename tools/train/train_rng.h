@@ -25,6 +25,8 @@ enum class RngStream : uint64_t {
   kSampleKind = 6,
   kInit = 7,
   kHoldout = 8,
+  kClassifierIndex = 9,
+  kClassifierNoise = 10,
   // Super-resolution (numbers kept apart from the other stages' so they never collide).
   kSrZoom = 20,
   kSrIndex = 21,

@@ -13,6 +13,7 @@
 #include "tools/shapes/clip_bpe_trainer.h"
 #include "tools/train/autoencoder_trainer.h"
 #include "tools/train/batch_builder.h"
+#include "tools/train/classifier_trainer.h"
 #include "tools/train/diffusion_trainer.h"
 #include "tools/train/latent_cache.h"
 #include "tools/train/latent_rgb_fitter.h"
@@ -43,6 +44,8 @@ absl::Status TrainingRun::Run(const std::string& stage) {
   if (stage == "autoencoder") return Autoencoder();
   if (stage == "diffusion") return Diffusion();
   if (stage == "export") return Export();
+  if (stage == "classifier") return Classifier();
+  if (stage == "classifier-export") return ClassifierExport();
   if (stage == "all") {
     LDM_RETURN_IF_ERROR(Tokenizer());
     LDM_RETURN_IF_ERROR(Autoencoder());
@@ -50,7 +53,9 @@ absl::Status TrainingRun::Run(const std::string& stage) {
     return Export();
   }
   return absl::InvalidArgumentError(
-      absl::StrCat("--stage ", stage, " must be all, tokenizer, autoencoder, diffusion or export"));
+      absl::StrCat("--stage ", stage,
+                   " must be all, tokenizer, autoencoder, diffusion, export, classifier or "
+                   "classifier-export"));
 }
 
 absl::Status TrainingRun::Tokenizer() {
@@ -193,6 +198,87 @@ absl::Status TrainingRun::Export() {
                  {"diffusion_batch", options_.unet_batch}};
   LDM_RETURN_IF_ERROR(ModelExporter::Export(in, options_.out_dir));
   spdlog::info("export: wrote {}", options_.out_dir.string());
+  // The exporter replaces the whole folder: put a trained classifier back in.
+  if (fs::exists(ClassifierDir() / "final" / "config.json")) return ClassifierExport();
+  return absl::OkStatus();
+}
+
+absl::Status TrainingRun::Classifier() {
+  if (fs::exists(ClassifierDir() / "final" / "config.json")) {
+    spdlog::info("classifier: done ({} exists)", (ClassifierDir() / "final").string());
+    return absl::OkStatus();
+  }
+  // The latent cache of the diffusion stage, read only (a missing chunk is an error, not encoded).
+  LDM_ASSIGN_OR_RETURN(ClipTokenizer tokenizer, ClipTokenizer::Load(TokenizerDir()));
+  LDM_ASSIGN_OR_RETURN(AutoencoderKL vae,
+                       LoadAutoencoderKL(VaeDir(), options_.device, torch::kFloat32));
+  BatchBuilder builder(DataOptions(options_));
+  LatentCacheOptions co;
+  co.size = options_.cache_size;
+  co.num_labels = options_.configs.unet.in_channels - options_.configs.vae.latent_channels;
+  co.read_only = true;
+  LDM_ASSIGN_OR_RETURN(LatentCache cache, LatentCache::Build(co, builder, vae, tokenizer,
+                                                             LatentsDir(), options_.device));
+  ClassifierTrainerOptions o;
+  o.config = options_.configs.classifier;
+  o.scheduler = options_.configs.scheduler;
+  o.scaling_factor = vae->config().scaling_factor;
+  o.seed = options_.seed;
+  o.steps = options_.clf_steps;
+  o.batch_size = options_.clf_batch;
+  o.lr = {.peak_lr = options_.clf_lr,
+          .warmup_steps = std::min<int64_t>(100, options_.clf_steps / 10),
+          .total_steps = options_.clf_steps,
+          .final_fraction = 0.05};
+  o.holdout = options_.clf_holdout;
+  o.checkpoint_every_steps = options_.checkpoint_steps;
+  o.checkpoint_every_seconds = options_.checkpoint_seconds;
+  o.log_every = options_.log_every;
+  o.device = options_.device;
+  LDM_ASSIGN_OR_RETURN(std::unique_ptr<ClassifierTrainer> trainer,
+                       ClassifierTrainer::Create(o, &cache, ClassifierDir()));
+  int64_t params = 0;
+  for (const auto& p : trainer->model()->parameters()) params += p.numel();
+  spdlog::info(
+      "classifier: {} parameters, {} labelled examples ({} held out), {} steps x batch {}, lr {}, "
+      "scaling_factor {:.5f}",
+      params, trainer->train_examples() + trainer->holdout_examples(), trainer->holdout_examples(),
+      o.steps, o.batch_size, o.lr.peak_lr, o.scaling_factor);
+  LDM_ASSIGN_OR_RETURN(bool finished,
+                       trainer->Train(options_.resume, options_.max_steps_this_call));
+  if (!finished) return Stopped("classifier");
+  return trainer->WriteFinal();
+}
+
+absl::Status TrainingRun::ClassifierExport() {
+  if (options_.out_dir.empty()) return absl::InvalidArgumentError("classifier-export needs --out");
+  const fs::path final_dir = ClassifierDir() / "final";
+  if (!fs::exists(final_dir / "config.json")) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "classifier-export: the classifier stage has not finished (", final_dir.string(), ")"));
+  }
+  if (!fs::exists(options_.out_dir / "model_index.json")) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "classifier-export: ", options_.out_dir.string(), " is not an exported model folder"));
+  }
+  // Copy, then swap in: a reader never sees a half-written classifier/.
+  const fs::path dest = options_.out_dir / "classifier";
+  const fs::path tmp = options_.out_dir / "classifier.tmp-export";
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp, ec);
+  for (const char* name : {"config.json", "diffusion_pytorch_model.safetensors", "metrics.json"}) {
+    if (!fs::exists(final_dir / name)) continue;
+    fs::copy_file(final_dir / name, tmp / name, fs::copy_options::overwrite_existing, ec);
+    if (ec) {
+      return absl::InternalError(absl::StrCat("classifier-export: copying ", name, ": ",
+                                              ec.message()));
+    }
+  }
+  fs::remove_all(dest, ec);
+  fs::rename(tmp, dest, ec);
+  if (ec) return absl::InternalError(absl::StrCat("classifier-export: ", ec.message()));
+  spdlog::info("classifier-export: wrote {}", dest.string());
   return absl::OkStatus();
 }
 

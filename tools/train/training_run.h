@@ -5,6 +5,10 @@
 //   <work>/autoencoder/{checkpoints,vae}/ diffusion    LatentCache + DiffusionTrainer ->
 //   <work>/latents/, <work>/diffusion/ export       ModelExporter                               ->
 //   <out>/ (diffusers folder) all          the four in order
+//   classifier   ClassifierTrainer on the latent cache  -> <work>/classifier/{checkpoints,final}/
+//                (needs the diffusion stage's latent cache; not part of "all")
+//   classifier-export                                   -> <out>/classifier/ (an exported model)
+//   (export also writes classifier/ when the classifier stage has finished)
 //
 // Every stage is idempotent: a finished stage (its output exists) is skipped, an interrupted one
 // continues from its latest checkpoint when options.resume is set. Run() returns CANCELLED when a
@@ -50,6 +54,11 @@ struct TrainingRunOptions {
   int64_t checkpoint_steps = 500;
   double checkpoint_seconds = 600;
   int64_t log_every = 10;
+  // Noise-aware classifier (classifier guidance).
+  int64_t clf_steps = 2000;
+  int64_t clf_batch = 128;
+  double clf_lr = 1e-3;
+  int64_t clf_holdout = 1024;
   // Stop each training stage after this many steps in this call (-1: no limit); for benchmarks.
   int64_t max_steps_this_call = -1;
   int64_t holdout_images = 512;
@@ -59,19 +68,22 @@ class TrainingRun {
  public:
   explicit TrainingRun(TrainingRunOptions options);
 
-  // stage: all | tokenizer | autoencoder | diffusion | export.
+  // stage: all | tokenizer | autoencoder | diffusion | export | classifier | classifier-export.
   absl::Status Run(const std::string& stage);
 
   absl::Status Tokenizer();
   absl::Status Autoencoder();
   absl::Status Diffusion();
   absl::Status Export();
+  absl::Status Classifier();
+  absl::Status ClassifierExport();
 
   std::filesystem::path TokenizerDir() const { return options_.work_dir / "tokenizer"; }
   std::filesystem::path AutoencoderDir() const { return options_.work_dir / "autoencoder"; }
   std::filesystem::path VaeDir() const { return AutoencoderDir() / "vae"; }
   std::filesystem::path LatentsDir() const { return options_.work_dir / "latents"; }
   std::filesystem::path DiffusionDir() const { return options_.work_dir / "diffusion"; }
+  std::filesystem::path ClassifierDir() const { return options_.work_dir / "classifier"; }
 
  private:
   TrainingRunOptions options_;
