@@ -18,9 +18,9 @@ constexpr char kClassifierClassName[] = "NoisyLatentClassifier";
 
 const std::set<std::string>& ClassifierKnownFields() {
   static const auto* fields = new std::set<std::string>{
-      "block_out_channels", "flip_sin_to_cos", "freq_shift",  "in_channels",
-      "layers_per_block",   "norm_eps",        "norm_num_groups", "num_classes",
-      "pooling",            "sample_size",     "time_embedding_dim"};
+      "block_out_channels", "flip_sin_to_cos", "freq_shift",  "in_channels", "layers_per_block",
+      "norm_eps",           "norm_num_groups", "num_classes", "pooling",     "sample_size",
+      "time_embedding_dim"};
   return *fields;
 }
 
@@ -71,8 +71,8 @@ nlohmann::json NoisyLatentClassifierConfig::ToJson() const {
           {"norm_eps", norm_eps},
           {"flip_sin_to_cos", flip_sin_to_cos},
           {"freq_shift", freq_shift},
-          {"time_embedding_dim", time_embedding_dim > 0 ? nlohmann::json(time_embedding_dim)
-                                                        : nlohmann::json(nullptr)},
+          {"time_embedding_dim",
+           time_embedding_dim > 0 ? nlohmann::json(time_embedding_dim) : nlohmann::json(nullptr)},
           {"pooling", "mean"}};
 }
 
@@ -136,8 +136,7 @@ NoisyLatentClassifierImpl::NoisyLatentClassifierImpl(const NoisyLatentClassifier
       "conv_norm_out",
       torch::nn::GroupNorm(
           torch::nn::GroupNormOptions(config_.norm_num_groups, out).eps(config_.norm_eps)));
-  classifier_ =
-      register_module("classifier", torch::nn::Linear(out, config_.num_classes));
+  classifier_ = register_module("classifier", torch::nn::Linear(out, config_.num_classes));
 }
 
 torch::Tensor NoisyLatentClassifierImpl::forward(const torch::Tensor& sample,

@@ -18,8 +18,8 @@ absl::StatusOr<torch::Tensor> ClassifierLogProbGradient(NoisyLatentClassifier& c
     return absl::InvalidArgumentError("classifier guidance: rows must be a non-empty [N, C, h, w]");
   }
   const int64_t n = z.size(0);
-  if (!timesteps.defined() || timesteps.numel() != n || !labels.defined() ||
-      labels.numel() != n || labels.is_floating_point()) {
+  if (!timesteps.defined() || timesteps.numel() != n || !labels.defined() || labels.numel() != n ||
+      labels.is_floating_point()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "classifier guidance: timesteps and integer labels need one entry per row (", n, ")"));
   }
@@ -38,8 +38,8 @@ absl::StatusOr<torch::Tensor> ClassifierLogProbGradient(NoisyLatentClassifier& c
     const int64_t classes = classifier->config().num_classes;
     const int64_t lo = y.min().item<int64_t>(), hi = y.max().item<int64_t>();
     if (lo < 0 || hi >= classes) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "classifier guidance: labels must be in [0, ", classes - 1, "], got ", lo, "..", hi));
+      return absl::InvalidArgumentError(absl::StrCat("classifier guidance: labels must be in [0, ",
+                                                     classes - 1, "], got ", lo, "..", hi));
     }
     torch::Tensor logits = classifier->forward(x.to(w.scalar_type()), t);
     torch::Tensor log_p = torch::log_softmax(logits.to(torch::kFloat32), 1).gather(1, y).sum();
@@ -66,8 +66,8 @@ torch::Tensor ApplyClassifierGuidance(const torch::Tensor& model_output, const t
       coeff *= -std::sqrt(1.0 - ab) / std::sqrt(ab);  // x0 = (z_t - sqrt(1 - ab) eps) / sqrt(ab)
       break;
   }
-  torch::Tensor shifted = model_output.to(torch::kFloat32) +
-                          coeff * grad.to(model_output.device(), torch::kFloat32);
+  torch::Tensor shifted =
+      model_output.to(torch::kFloat32) + coeff * grad.to(model_output.device(), torch::kFloat32);
   return shifted.to(model_output.scalar_type());
 }
 

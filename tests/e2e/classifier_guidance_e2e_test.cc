@@ -45,8 +45,8 @@ class ClassifierGuidanceE2eTest : public ::testing::Test {
     ASSERT_TRUE(engines.ok()) << engines.status();
     ASSERT_TRUE((*app)->Serve(*std::move(engines)).ok());
     app_ = app->release();
-    channel_ = new std::shared_ptr<grpc::Channel>(
-        E2eChannel("127.0.0.1:" + std::to_string(app_->port())));
+    channel_ =
+        new std::shared_ptr<grpc::Channel>(E2eChannel("127.0.0.1:" + std::to_string(app_->port())));
   }
   static void TearDownTestSuite() {
     if (app_ != nullptr) app_->Drain();
@@ -114,8 +114,8 @@ TEST_F(ClassifierGuidanceE2eTest, AGuidedRequestIsTheSameAloneAndBatchedWithOthe
   const v1::Sampler samplers[] = {v1::DDIM, v1::DDPM, v1::DPMPP_2M, v1::EULER_ANCESTRAL};
   for (int i = 0; i < 4; ++i) {
     others.emplace_back([&, i] {
-      v1::GenerateRequest r = Guided(100 + i, scales[i], i % 2 == 0 ? 1.0f : 4.0f, samplers[i],
-                                     12 + 2 * i);
+      v1::GenerateRequest r =
+          Guided(100 + i, scales[i], i % 2 == 0 ? 1.0f : 4.0f, samplers[i], 12 + 2 * i);
       // A generous deadline: this machine may be busy (the default helper allows 60 s).
       grpc::ClientContext context;
       context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(240));
@@ -136,7 +136,7 @@ TEST_F(ClassifierGuidanceE2eTest, AGuidedRequestIsTheSameAloneAndBatchedWithOthe
   for (auto& t : others) t.join();
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(ok.load(), 4) << failures[0] << " | " << failures[1] << " | " << failures[2] << " | "
-                         << failures[3];
+                          << failures[3];
   ASSERT_EQ(batched.images_size(), 1);
   EXPECT_GT(batched.timings().batch_rows_max(), 2u) << "it did not share a batch";
   absl::StatusOr<int> diff = MaxPixelDifference(alone.images(0).png(), batched.images(0).png());

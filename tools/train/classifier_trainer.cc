@@ -43,9 +43,9 @@ absl::StatusOr<std::unique_ptr<ClassifierTrainer>> ClassifierTrainer::Create(
     return absl::OkStatus();
   }));
   if (static_cast<int64_t>(labelled.size()) <= o.holdout) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("classifier: the latent cache has ", labelled.size(),
-                     " labelled examples; holdout ", o.holdout, " leaves none to train on"));
+    return absl::InvalidArgumentError(absl::StrCat("classifier: the latent cache has ",
+                                                   labelled.size(), " labelled examples; holdout ",
+                                                   o.holdout, " leaves none to train on"));
   }
   const size_t split = labelled.size() - static_cast<size_t>(o.holdout);
   t->train_index_.assign(labelled.begin(), labelled.begin() + static_cast<int64_t>(split));

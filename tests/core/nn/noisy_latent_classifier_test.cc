@@ -120,8 +120,9 @@ TEST(NoisyLatentClassifierTest, LoadsItsOwnWeightsStrictly) {
   std::ofstream(dir / "config.json") << wider.ToJson().dump(2);
   auto mismatch = LoadNoisyLatentClassifier(dir, torch::kCPU, torch::kFloat32);
   EXPECT_EQ(mismatch.status().code(), absl::StatusCode::kInvalidArgument) << mismatch.status();
-  EXPECT_EQ(LoadNoisyLatentClassifier(dir / "missing", torch::kCPU, torch::kFloat32).status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(
+      LoadNoisyLatentClassifier(dir / "missing", torch::kCPU, torch::kFloat32).status().code(),
+      absl::StatusCode::kNotFound);
 }
 
 TEST(NoisyLatentClassifierTest, LearnsToSeparateTwoClassesOfNoisyInputs) {
@@ -134,7 +135,8 @@ TEST(NoisyLatentClassifierTest, LearnsToSeparateTwoClassesOfNoisyInputs) {
   double last = 0;
   for (int step = 0; step < 60; ++step) {
     torch::Tensor y = torch::randint(0, 2, {32}, torch::kLong);
-    torch::Tensor x = (y.to(torch::kFloat32) * 2 - 1).view({32, 1, 1, 1}) + torch::randn({32, 4, 8, 8});
+    torch::Tensor x =
+        (y.to(torch::kFloat32) * 2 - 1).view({32, 1, 1, 1}) + torch::randn({32, 4, 8, 8});
     torch::Tensor loss = torch::cross_entropy_loss(model->forward(x, torch::full({32}, 100.0)), y);
     opt.zero_grad();
     loss.backward();

@@ -40,7 +40,8 @@ TEST(ClassifierGuidanceTest, ShiftsEpsByScaleTimesSqrtOneMinusAlphaBarTimesGradi
   const double ab = 0.3;
   torch::Tensor out = ApplyClassifierGuidance(eps, grad, 2.5, ab, P::kEpsilon);
   EXPECT_TRUE(testing::AllClose(out, eps - 2.5 * std::sqrt(1 - ab) * grad, 1e-6, 1e-6));
-  EXPECT_TRUE(testing::AllClose(ApplyClassifierGuidance(eps, grad, 0.0, ab, P::kEpsilon), eps, 0, 0));
+  EXPECT_TRUE(
+      testing::AllClose(ApplyClassifierGuidance(eps, grad, 0.0, ab, P::kEpsilon), eps, 0, 0));
   EXPECT_THROW(ApplyClassifierGuidance(eps, torch::randn({2, 4, 8, 8}), 1.0, ab, P::kEpsilon),
                c10::Error);
 }
@@ -134,11 +135,11 @@ TEST(ClassifierGuidanceTest, BadInputsAreInvalidArgument) {
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ClassifierLogProbGradient(clf, z, torch::tensor({1.0}),
-                                      torch::tensor({0, 1}, torch::kLong))
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      ClassifierLogProbGradient(clf, z, torch::tensor({1.0}), torch::tensor({0, 1}, torch::kLong))
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
 }
 
 // ---------------------------------------------------------------------------------------------

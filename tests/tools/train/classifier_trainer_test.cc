@@ -27,7 +27,11 @@ LatentCache SyntheticCache() {
   std::vector<int64_t> labels(n);
   for (int64_t i = 0; i < n; ++i) labels[i] = i % 4 == 3 ? -1 : i % 3;
   c.class_label = torch::tensor(labels, torch::kInt64);
-  c.mean = c.class_label.clamp_min(0).sub(1).to(torch::kFloat32).view({n, 1, 1, 1}).expand({n, 4, 4, 4}) +
+  c.mean = c.class_label.clamp_min(0)
+               .sub(1)
+               .to(torch::kFloat32)
+               .view({n, 1, 1, 1})
+               .expand({n, 4, 4, 4}) +
            0.1 * torch::randn({n, 4, 4, 4});
   c.mean = c.mean.contiguous();
   c.std = torch::full({n, 4, 4, 4}, 0.05);
@@ -52,10 +56,10 @@ ClassifierTrainerOptions Options(int64_t steps) {
 
 TEST(ClassifierTrainerTest, BatchesAreDeterministicLabelledAndNeverHeldOut) {
   LatentCache cache = SyntheticCache();
-  LDM_ASSERT_OK_AND_ASSIGN(auto a, ClassifierTrainer::Create(Options(10), &cache,
-                                                             ldm::testing::TempDir("clf_batch_a")));
-  LDM_ASSERT_OK_AND_ASSIGN(auto b, ClassifierTrainer::Create(Options(10), &cache,
-                                                             ldm::testing::TempDir("clf_batch_b")));
+  LDM_ASSERT_OK_AND_ASSIGN(
+      auto a, ClassifierTrainer::Create(Options(10), &cache, ldm::testing::TempDir("clf_batch_a")));
+  LDM_ASSERT_OK_AND_ASSIGN(
+      auto b, ClassifierTrainer::Create(Options(10), &cache, ldm::testing::TempDir("clf_batch_b")));
   EXPECT_EQ(a->train_examples() + a->holdout_examples(), 48);
   EXPECT_EQ(a->holdout_examples(), 8);
   ClassifierBatch x = a->MakeBatch(3), y = b->MakeBatch(3);
