@@ -10,6 +10,7 @@ PACKAGES=(
   libspdlog-dev nlohmann-json3-dev libcli11-dev libicu-dev libpng-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   prometheus python3 python3-grpcio python3-protobuf python3-yaml
+  gnuplot-nox  # the benchmark plot (tools/bench/render_benchmarks.py)
 )
 
 SUDO=""
