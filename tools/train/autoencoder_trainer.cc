@@ -6,10 +6,12 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "core/common/status_macros.h"
 #include "core/common/torch_guard.h"
+#include "core/io/safetensors_file.h"
 #include "core/io/safetensors_writer.h"
 #include "core/io/state_dict_loader.h"
 #include "tools/train/checkpoint.h"
@@ -25,10 +27,29 @@ AutoencoderTrainer::AutoencoderTrainer(AutoencoderTrainerOptions options, fs::pa
   // Parameter init draws from torch's global generator: seed it so runs are reproducible.
   torch::manual_seed(TrainRng::Hash(options_.seed, RngStream::kInit, 1));
   model_ = AutoencoderKL(options_.config);
+  if (!options_.init_from.empty()) {
+    absl::Status loaded = [&]() -> absl::Status {
+      LDM_ASSIGN_OR_RETURN(
+          auto file, SafeTensorsFile::Open(options_.init_from / "diffusion_pytorch_model.safetensors"));
+      return LoadStateDict(*model_, *file);
+    }();
+    TORCH_CHECK(loaded.ok(), "autoencoder init_from ", options_.init_from.string(), ": ",
+                loaded.ToString());
+  }
   model_->to(options_.device);
   model_->train();
+  std::vector<torch::Tensor> trainable;
+  for (const auto& item : model_->named_parameters()) {
+    const bool decoder_side = item.key().starts_with("decoder.") ||
+                              item.key().starts_with("post_quant_conv.");
+    if (options_.decoder_only && !decoder_side) {
+      item.value().set_requires_grad(false);
+    } else {
+      trainable.push_back(item.value());
+    }
+  }
   optimizer_ = std::make_unique<torch::optim::AdamW>(
-      model_->parameters(),
+      trainable,
       torch::optim::AdamWOptions(options_.lr.peak_lr).betas({0.9, 0.99}).weight_decay(0.0));
 }
 
@@ -46,15 +67,24 @@ double AutoencoderTrainer::TrainStep() {
     static_cast<torch::optim::AdamWOptions&>(group.options()).lr(LrSchedule(options_.lr).At(step_));
   }
   optimizer_->zero_grad();
-  DiagonalGaussian post = model_->Encode(x);
+  DiagonalGaussian post;
+  {
+    // The frozen encoder needs no graph.
+    std::optional<torch::NoGradGuard> no_grad;
+    if (options_.decoder_only) no_grad.emplace();
+    post = model_->Encode(x);
+  }
   torch::Tensor noise = torch::randn(post.mean.sizes(), gen, torch::kFloat32).to(options_.device);
   torch::Tensor recon = model_->Decode(post.Sample(noise));
   torch::Tensor diff = recon - x;
   torch::Tensor rec = diff.abs().mean() + options_.l2_weight * diff.square().mean();
-  // KL of N(mu, sigma^2) from N(0, 1), summed over latent elements, per image pixel.
-  torch::Tensor kl = 0.5 * (post.mean.square() + post.std.square() - 1.0 - post.logvar).sum() /
-                     static_cast<double>(x.numel());
-  torch::Tensor loss = rec + options_.kl_weight * kl;
+  torch::Tensor loss = rec;
+  if (!options_.decoder_only) {
+    // KL of N(mu, sigma^2) from N(0, 1), summed over latent elements, per image pixel.
+    torch::Tensor kl = 0.5 * (post.mean.square() + post.std.square() - 1.0 - post.logvar).sum() /
+                       static_cast<double>(x.numel());
+    loss = rec + options_.kl_weight * kl;
+  }
   loss.backward();
   torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip);
   optimizer_->step();
@@ -146,7 +176,9 @@ absl::Status AutoencoderTrainer::Finish() {
     const double mse = mse_sum / images;
     const double psnr = 10.0 * std::log10(255.0 * 255.0 / std::max(mse, 1e-12));
     AutoencoderKLConfig cfg = options_.config;
-    cfg.scaling_factor = 1.0 / std;
+    // A fine-tuned decoder shares the frozen encoder's latents: keep the factor the diffusion
+    // model was trained with (recomputing it would only add float noise).
+    if (!options_.decoder_only) cfg.scaling_factor = 1.0 / std;
     spdlog::info(
         "autoencoder: latent mean {:.4f} std {:.4f} -> scaling_factor {:.5f}; held-out "
         "PSNR {:.2f} dB",

@@ -8,6 +8,11 @@
 // After training, scaling_factor = 1 / std(z) over held-out images (LDM Sec. 4.3.2's rescaling)
 // so the diffusion model sees unit-variance latents; it is stored in the exported config.
 //
+// Decoder fine-tuning (decoder_only, init_from an exported vae/ folder): the encoder and
+// quant_conv are frozen and only post_quant_conv + decoder train on the reconstruction terms, as
+// Stable Diffusion's "ft-MSE" VAE decoders were made. Latents, the scaling factor and hence a
+// diffusion model trained on them stay valid, while the reconstruction improves.
+//
 // Outputs under `dir`: checkpoints/ (see Checkpoint) and, when finished, vae/ (config.json with
 // the scaling factor + float32 diffusion_pytorch_model.safetensors) and vae/metrics.json.
 // Deterministic given the seed (all draws from TrainRng); not thread-safe.
@@ -41,6 +46,10 @@ struct AutoencoderTrainerOptions {
   int64_t log_every = 10;
   int64_t scale_images = 512;  // held-out images for scaling_factor and PSNR
   torch::Device device = torch::kCPU;
+  // When set: start from this exported vae/ folder's weights (config must match `config`).
+  std::filesystem::path init_from;
+  // Freeze encoder + quant_conv; no KL term; Finish keeps config.scaling_factor.
+  bool decoder_only = false;
 };
 
 struct StepStats {
@@ -50,6 +59,8 @@ struct StepStats {
 
 class AutoencoderTrainer {
  public:
+  // Throws c10::Error when init_from cannot be loaded (callers build it inside TorchGuard or
+  // check init_from beforehand).
   AutoencoderTrainer(AutoencoderTrainerOptions options, std::filesystem::path dir);
 
   // Trains until options.steps (resuming from the latest checkpoint when `resume`), or until

@@ -23,9 +23,9 @@ int main(int argc, char** argv) {
   bool tiny = false;
   double checkpoint_minutes = 10;
   app.add_option("--stage", stage,
-                 "all|tokenizer|autoencoder|diffusion|export|classifier|classifier-export|"
+                 "all|tokenizer|autoencoder|diffusion|decoder|export|classifier|classifier-export|"
                  "sr|sr-export|sr-all")
-      ->check(CLI::IsMember({"all", "tokenizer", "autoencoder", "diffusion", "export",
+      ->check(CLI::IsMember({"all", "tokenizer", "autoencoder", "diffusion", "decoder", "export",
                              "classifier", "classifier-export", "sr", "sr-export", "sr-all"}));
   app.add_option("--work-dir", work_dir, "checkpoints and intermediate outputs")->required();
   app.add_option("--out", out_dir, "diffusers folder written by the export stage");
@@ -40,6 +40,9 @@ int main(int argc, char** argv) {
   app.add_option("--ae-steps", o.ae_steps, "autoencoder steps");
   app.add_option("--ae-batch", o.ae_batch, "autoencoder batch size");
   app.add_option("--ae-lr", o.ae_lr, "autoencoder peak learning rate");
+  app.add_option("--decoder-steps", o.decoder_steps,
+                 "VAE decoder fine-tuning steps after diffusion (0: none)");
+  app.add_option("--decoder-lr", o.decoder_lr, "decoder fine-tuning peak learning rate");
   app.add_option("--unet-steps", o.unet_steps, "diffusion steps");
   app.add_option("--unet-batch", o.unet_batch, "diffusion batch size");
   app.add_option("--unet-lr", o.unet_lr, "diffusion peak learning rate");

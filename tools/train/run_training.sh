@@ -28,18 +28,20 @@ if [[ ! -x "$BUILD/ldm-train" ]]; then
   ninja -C "$BUILD" -j"$THREADS" ldm-train
 fi
 
+# Without EXPORT the last stage is the decoder fine-tuning (after diffusion); "all" adds export.
 STAGES="all"
-[[ "${EXPORT:-0}" == "1" ]] || STAGES="diffusion"
+[[ "${EXPORT:-0}" == "1" ]] || STAGES="decoder"
 ARGS=(--work-dir "$WORK" --out "$REPO/models/toy-shapes" --resume --seed 0
       --device "$DEVICE" --threads "$THREADS"
-      --ae-steps 4000 --ae-batch 32 --ae-lr 8e-4
-      --unet-steps 3200 --unet-batch 64 --unet-lr 5e-4 --ema-decay 0.998 --cache-size 32768
+      --ae-steps 4000 --ae-batch 32 --ae-lr 8e-4 --decoder-steps 1500 --decoder-lr 2e-4
+      --unet-steps 4500 --unet-batch 64 --unet-lr 5e-4 --ema-decay 0.998 --cache-size 32768
       --checkpoint-steps 250 --checkpoint-minutes 10 --log-every 10)
 
 run() {
   # The diffusion stage needs the tokenizer and autoencoder: run them first (no-ops once done).
   "$BUILD/ldm-train" --stage tokenizer "${ARGS[@]}" &&
     "$BUILD/ldm-train" --stage autoencoder "${ARGS[@]}" &&
+    "$BUILD/ldm-train" --stage diffusion "${ARGS[@]}" &&
     "$BUILD/ldm-train" --stage "$STAGES" "${ARGS[@]}"
 }
 

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "core/common/status_macros.h"
 #include "core/common/torch_guard.h"
@@ -43,6 +45,7 @@ absl::Status TrainingRun::Run(const std::string& stage) {
   if (stage == "tokenizer") return Tokenizer();
   if (stage == "autoencoder") return Autoencoder();
   if (stage == "diffusion") return Diffusion();
+  if (stage == "decoder") return Decoder();
   if (stage == "export") return Export();
   if (stage == "classifier") return Classifier();
   if (stage == "classifier-export") return ClassifierExport();
@@ -50,12 +53,13 @@ absl::Status TrainingRun::Run(const std::string& stage) {
     LDM_RETURN_IF_ERROR(Tokenizer());
     LDM_RETURN_IF_ERROR(Autoencoder());
     LDM_RETURN_IF_ERROR(Diffusion());
+    LDM_RETURN_IF_ERROR(Decoder());
     return Export();
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("--stage ", stage,
-                   " must be all, tokenizer, autoencoder, diffusion, export, classifier or "
-                   "classifier-export"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--stage ", stage,
+      " must be all, tokenizer, autoencoder, diffusion, decoder, export, classifier or "
+      "classifier-export"));
 }
 
 absl::Status TrainingRun::Tokenizer() {
@@ -80,29 +84,69 @@ absl::Status TrainingRun::Autoencoder() {
     spdlog::info("autoencoder: done ({} exists)", VaeDir().string());
     return absl::OkStatus();
   }
-  AutoencoderTrainerOptions o;
+  AutoencoderTrainerOptions o = AutoencoderOptions(options_.ae_steps, options_.ae_lr);
   o.config = options_.configs.vae;
+  return TrainAutoencoder("autoencoder", o, AutoencoderDir());
+}
+
+absl::Status TrainingRun::Decoder() {
+  if (options_.decoder_steps <= 0) return absl::OkStatus();
+  if (fs::exists(DecoderDir() / "vae" / "config.json")) {
+    spdlog::info("decoder: done ({} exists)", (DecoderDir() / "vae").string());
+    return absl::OkStatus();
+  }
+  if (!fs::exists(VaeDir() / "config.json")) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("decoder: the autoencoder stage has not finished (", VaeDir().string(), ")"));
+  }
+  LDM_ASSIGN_OR_RETURN(ModelConfig config, ModelConfig::FromFile(VaeDir() / "config.json"));
+  AutoencoderTrainerOptions o = AutoencoderOptions(options_.decoder_steps, options_.decoder_lr);
+  LDM_ASSIGN_OR_RETURN(o.config, AutoencoderKLConfig::FromModelConfig(config));
+  o.init_from = VaeDir();
+  o.decoder_only = true;
+  return TrainAutoencoder("decoder", o, DecoderDir());
+}
+
+fs::path TrainingRun::FinalVaeDir() const {
+  const fs::path tuned = DecoderDir() / "vae";
+  return fs::exists(tuned / "config.json") ? tuned : VaeDir();
+}
+
+AutoencoderTrainerOptions TrainingRun::AutoencoderOptions(int64_t steps, double lr) const {
+  AutoencoderTrainerOptions o;
   o.data = DataOptions(options_);
   o.seed = options_.seed;
-  o.steps = options_.ae_steps;
+  o.steps = steps;
   o.batch_size = options_.ae_batch;
-  o.lr = {.peak_lr = options_.ae_lr,
-          .warmup_steps = std::min<int64_t>(100, options_.ae_steps / 10),
-          .total_steps = options_.ae_steps,
+  o.lr = {.peak_lr = lr,
+          .warmup_steps = std::min<int64_t>(100, steps / 10),
+          .total_steps = steps,
           .final_fraction = 0.05};
   o.checkpoint_every_steps = options_.checkpoint_steps;
   o.checkpoint_every_seconds = options_.checkpoint_seconds;
   o.log_every = options_.log_every;
   o.scale_images = options_.holdout_images;
   o.device = options_.device;
+  return o;
+}
+
+absl::Status TrainingRun::TrainAutoencoder(const char* stage, const AutoencoderTrainerOptions& o,
+                                           const fs::path& dir) {
+  std::optional<AutoencoderTrainer> trainer;
+  LDM_RETURN_IF_ERROR(TorchGuard(stage, [&]() -> absl::Status {
+    trainer.emplace(o, dir);
+    return absl::OkStatus();
+  }));
   int64_t params = 0;
-  AutoencoderTrainer trainer(o, AutoencoderDir());
-  for (const auto& p : trainer.model()->parameters()) params += p.numel();
-  spdlog::info("autoencoder: {} parameters, {} steps x batch {}, lr {}", params, o.steps,
+  for (const auto& p : trainer->model()->parameters()) {
+    if (p.requires_grad()) params += p.numel();
+  }
+  spdlog::info("{}: {} trainable parameters, {} steps x batch {}, lr {}", stage, params, o.steps,
                o.batch_size, o.lr.peak_lr);
-  LDM_ASSIGN_OR_RETURN(bool finished, trainer.Train(options_.resume, options_.max_steps_this_call));
-  if (!finished) return Stopped("autoencoder");
-  return trainer.Finish();
+  LDM_ASSIGN_OR_RETURN(bool finished,
+                       trainer->Train(options_.resume, options_.max_steps_this_call));
+  if (!finished) return Stopped(stage);
+  return trainer->Finish();
 }
 
 absl::Status TrainingRun::Diffusion() {
@@ -165,7 +209,8 @@ absl::Status TrainingRun::Export() {
   LDM_ASSIGN_OR_RETURN(ClipTokenizer tokenizer, ClipTokenizer::Load(TokenizerDir()));
   ExportInputs in;
   in.tokenizer_dir = TokenizerDir();
-  LDM_ASSIGN_OR_RETURN(in.vae, LoadAutoencoderKL(VaeDir(), options_.device, torch::kFloat32));
+  LDM_ASSIGN_OR_RETURN(in.vae,
+                       LoadAutoencoderKL(FinalVaeDir(), options_.device, torch::kFloat32));
   ClipTextConfig text = options_.configs.text;
   text.vocab_size = tokenizer.vocab_size();
   text.eos_token_id = tokenizer.eos_id();
@@ -194,6 +239,9 @@ absl::Status TrainingRun::Export() {
   in.training = {{"seed", options_.seed},
                  {"autoencoder_steps", options_.ae_steps},
                  {"autoencoder_batch", options_.ae_batch},
+                 {"decoder_finetune_steps", fs::exists(DecoderDir() / "vae" / "config.json")
+                                                ? options_.decoder_steps
+                                                : 0},
                  {"diffusion_steps", options_.unet_steps},
                  {"diffusion_batch", options_.unet_batch}};
   LDM_RETURN_IF_ERROR(ModelExporter::Export(in, options_.out_dir));

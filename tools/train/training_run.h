@@ -1,14 +1,16 @@
 // TrainingRun: the stages of ldm-train over one work directory.
 //
-//   tokenizer    ClipBpeTrainer on the caption corpus        -> <work>/tokenizer/
-//   autoencoder  AutoencoderTrainer                          ->
-//   <work>/autoencoder/{checkpoints,vae}/ diffusion    LatentCache + DiffusionTrainer ->
-//   <work>/latents/, <work>/diffusion/ export       ModelExporter                               ->
-//   <out>/ (diffusers folder) all          the four in order
+//   tokenizer    ClipBpeTrainer on the caption corpus   -> <work>/tokenizer/
+//   autoencoder  AutoencoderTrainer                     -> <work>/autoencoder/{checkpoints,vae}/
+//   diffusion    LatentCache + DiffusionTrainer         -> <work>/latents/, <work>/diffusion/
+//   decoder      AutoencoderTrainer, decoder_only       -> <work>/decoder/{checkpoints,vae}/
+//                (skipped when decoder_steps is 0; the encoder and latents stay as they are)
+//   export       ModelExporter                          -> <out>/ (diffusers folder; with
+//                classifier/ when the classifier stage has finished)
 //   classifier   ClassifierTrainer on the latent cache  -> <work>/classifier/{checkpoints,final}/
 //                (needs the diffusion stage's latent cache; not part of "all")
 //   classifier-export                                   -> <out>/classifier/ (an exported model)
-//   (export also writes classifier/ when the classifier stage has finished)
+//   all          the five in order
 //
 // Every stage is idempotent: a finished stage (its output exists) is skipped, an interrupted one
 // continues from its latest checkpoint when options.resume is set. Run() returns CANCELLED when a
@@ -23,6 +25,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "tools/train/autoencoder_trainer.h"
 #include "tools/train/toy_model_configs.h"
 
 namespace ldm::train {
@@ -44,6 +47,9 @@ struct TrainingRunOptions {
   int64_t ae_steps = 1100;
   int64_t ae_batch = 32;
   double ae_lr = 6e-4;
+  // Decoder fine-tuning after the diffusion stage (0: none).
+  int64_t decoder_steps = 0;
+  double decoder_lr = 2e-4;
   // Diffusion.
   int64_t unet_steps = 7000;
   int64_t unet_batch = 64;
@@ -68,12 +74,14 @@ class TrainingRun {
  public:
   explicit TrainingRun(TrainingRunOptions options);
 
-  // stage: all | tokenizer | autoencoder | diffusion | export | classifier | classifier-export.
+  // stage: all | tokenizer | autoencoder | diffusion | decoder | export | classifier |
+  // classifier-export.
   absl::Status Run(const std::string& stage);
 
   absl::Status Tokenizer();
   absl::Status Autoencoder();
   absl::Status Diffusion();
+  absl::Status Decoder();
   absl::Status Export();
   absl::Status Classifier();
   absl::Status ClassifierExport();
@@ -81,11 +89,18 @@ class TrainingRun {
   std::filesystem::path TokenizerDir() const { return options_.work_dir / "tokenizer"; }
   std::filesystem::path AutoencoderDir() const { return options_.work_dir / "autoencoder"; }
   std::filesystem::path VaeDir() const { return AutoencoderDir() / "vae"; }
+  std::filesystem::path DecoderDir() const { return options_.work_dir / "decoder"; }
+  // The VAE the exported model ships: the fine-tuned decoder's when that stage ran.
+  std::filesystem::path FinalVaeDir() const;
   std::filesystem::path LatentsDir() const { return options_.work_dir / "latents"; }
   std::filesystem::path DiffusionDir() const { return options_.work_dir / "diffusion"; }
   std::filesystem::path ClassifierDir() const { return options_.work_dir / "classifier"; }
 
  private:
+  AutoencoderTrainerOptions AutoencoderOptions(int64_t steps, double lr) const;
+  absl::Status TrainAutoencoder(const char* stage, const AutoencoderTrainerOptions& o,
+                                const std::filesystem::path& dir);
+
   TrainingRunOptions options_;
 };
 

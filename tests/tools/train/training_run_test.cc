@@ -3,8 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <torch/torch.h>
+
 #include <fstream>
 
+#include "core/io/safetensors_file.h"
 #include "core/pipeline/pipeline.h"
 #include "tests/testing/fixtures.h"
 #include "tools/train/stop_signal.h"
@@ -42,10 +45,32 @@ TEST(TrainingRunTest, AllStagesProduceALoadableModel) {
   std::ifstream in(dir / "work" / "autoencoder" / "vae" / "metrics.json");
   nlohmann::json metrics = nlohmann::json::parse(in);
   EXPECT_GT(metrics["scaling_factor"].get<double>(), 0.0);
+  // Decoder fine-tuning is off by default.
+  EXPECT_FALSE(fs::exists(dir / "work" / "decoder"));
   // Finished stages are skipped on a rerun; export runs again.
   TrainingRun again(Tiny(dir));
   s = again.Run("all");
   EXPECT_TRUE(s.ok()) << s;
+}
+
+TEST(TrainingRunTest, DecoderStageFineTunesTheExportedVaeAfterDiffusion) {
+  StopSignal::Set(false);
+  const fs::path dir = ldm::testing::TempDir("training_run_decoder");
+  TrainingRunOptions o = Tiny(dir);
+  o.decoder_steps = 2;
+  absl::Status s = TrainingRun(o).Run("all");
+  ASSERT_TRUE(s.ok()) << s;
+  const fs::path tuned = dir / "work" / "decoder" / "vae";
+  EXPECT_EQ(TrainingRun(o).FinalVaeDir(), tuned);
+  // The shipped VAE is the fine-tuned one: its decoder differs from the autoencoder stage's.
+  auto conv_out = [](const fs::path& vae_dir) {
+    auto file = SafeTensorsFile::Open(vae_dir / "diffusion_pytorch_model.safetensors");
+    return file.value()->Get("decoder.conv_out.weight").value().to(torch::kFloat32);
+  };
+  const torch::Tensor shipped = conv_out(dir / "model" / "vae");
+  EXPECT_TRUE(torch::allclose(shipped, conv_out(tuned), 1e-3, 1e-3));
+  EXPECT_FALSE(torch::equal(conv_out(tuned), conv_out(dir / "work" / "autoencoder" / "vae")));
+  EXPECT_TRUE(Pipeline::Load(dir / "model").ok());
 }
 
 TEST(TrainingRunTest, SignalStopsWithCancelledAndResumeFinishes) {
