@@ -39,4 +39,25 @@ torch::Tensor LowResConditioning::ToLatentChannels(const torch::Tensor& images,
   return torch::pixel_unshuffle(images, unshuffle_factor);
 }
 
+torch::Tensor LowResConditioning::BackProject(const torch::Tensor& images,
+                                              const torch::Tensor& low_res, int factor,
+                                              int iterations) {
+  TORCH_CHECK(images.dim() == 4 && low_res.dim() == 4 &&
+                  images.size(2) == low_res.size(2) * factor &&
+                  images.size(3) == low_res.size(3) * factor,
+              "back-projection: images ", images.sizes(), " are not ", factor, "x low_res ",
+              low_res.sizes());
+  namespace F = torch::nn::functional;
+  const auto up = F::InterpolateFuncOptions()
+                      .size(std::vector<int64_t>{images.size(2), images.size(3)})
+                      .mode(torch::kBicubic)
+                      .align_corners(false);
+  torch::Tensor y = images;
+  for (int i = 0; i < iterations; ++i) {
+    torch::Tensor residual = low_res - torch::avg_pool2d(y, {factor, factor});
+    y = (y + F::interpolate(residual, up)).clamp(0, 1);
+  }
+  return y;
+}
+
 }  // namespace ldm

@@ -32,6 +32,14 @@ class LowResConditioning {
   static torch::Tensor ImageToTensor(const Image8& image);
   // [B, 3, H, W] in [-1, 1] -> [B, 3 r^2, H / r, W / r]; H and W must be multiples of r.
   static torch::Tensor ToLatentChannels(const torch::Tensor& images, int unshuffle_factor);
+  // Iterative back-projection (Irani & Peleg 1991): makes upscaled images consistent with their
+  // input, images <- clamp(images + U(low_res - D(images)), 0, 1) `iterations` times, where D is
+  // the factor x factor box average (how the inputs are made) and U bicubic upsampling. images
+  // [B, 3, H, W] and low_res [B, 3, H/factor, W/factor], both in [0, 1]. It restores what the
+  // input pins down (block means: colors, shading) and leaves the model's edges; the autoencoder's
+  // round trip alone loses those low frequencies (docs/MODEL.md).
+  static torch::Tensor BackProject(const torch::Tensor& images, const torch::Tensor& low_res,
+                                   int factor, int iterations);
 };
 
 }  // namespace ldm

@@ -72,6 +72,13 @@ absl::StatusOr<ModelExtras> ModelExtras::FromConfig(const ModelConfig& c) {
     if (to != lr.end() && (!to->is_string() || to->get<std::string>() != "pixel_unshuffle")) {
       return c.Invalid("low_res_image.to_latent", "must be \"pixel_unshuffle\"");
     }
+    const auto bp = lr.find("back_projection");
+    if (bp != lr.end()) {
+      if (!bp->is_number_integer() || bp->get<int64_t>() < 0 || bp->get<int64_t>() > 100) {
+        return c.Invalid("low_res_image.back_projection", "must be an integer in [0, 100]");
+      }
+      l.back_projection = static_cast<int>(bp->get<int64_t>());
+    }
     e.low_res_image = l;
   }
   return e;

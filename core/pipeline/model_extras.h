@@ -9,7 +9,8 @@
 //     "cfg_unconditional": {"class": "null" | "keep", "semantic_map": "zero" | "keep"},
 //     "default_sampler": "ddim", "default_steps": 25, "default_guidance_scale": 5.0,
 //     "max_size": 256,
-//     "low_res_image": {"upscale_factor": 4, "to_latent": "pixel_unshuffle"}  // super-resolution
+//     "low_res_image": {"upscale_factor": 4, "to_latent": "pixel_unshuffle",
+//                       "back_projection": 5}  // super-resolution
 //   }
 // low_res_image marks a super-resolution model: its UNet input is [latents, map channels (if
 // any), the low-resolution image brought to latent resolution] (see low_res_conditioning.h).
@@ -28,6 +29,7 @@ namespace ldm {
 struct LowResImageExtras {
   int upscale_factor = 4;                    // output size / low-resolution image size
   std::string to_latent = "pixel_unshuffle";  // the only implemented way to latent resolution
+  int back_projection = 0;  // iterations of LowResConditioning::BackProject on decoded images
 };
 
 struct ModelExtras {

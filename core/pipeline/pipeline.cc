@@ -567,6 +567,23 @@ absl::StatusOr<torch::Tensor> Pipeline::DecodeToTensor(const torch::Tensor& late
   });
 }
 
+absl::StatusOr<Image8> Pipeline::FinishImage(const DenoiseJob& job, const torch::Tensor& chw01) {
+  const int iterations =
+      extras_.low_res_image.has_value() ? extras_.low_res_image->back_projection : 0;
+  if (iterations == 0 || !job.spec.low_res_image.has_value()) return ToImage8(chw01);
+  // Super-resolution output made consistent with its input (LowResConditioning::BackProject):
+  // restores the colors and shading the autoencoder's round trip loses.
+  absl::StatusOr<torch::Tensor> fixed =
+      TorchGuard(absl::StrCat(Req(job.spec), "back-projection"), [&]() {
+        const torch::Tensor low =
+            LowResConditioning::ImageToTensor(*job.spec.low_res_image).add(1).div(2);
+        return LowResConditioning::BackProject(chw01.unsqueeze(0).to(torch::kCPU, torch::kFloat32),
+                                               low, info_.upscale_factor, iterations)[0];
+      });
+  if (!fixed.ok()) return fixed.status();
+  return ToImage8(*fixed);
+}
+
 std::vector<absl::StatusOr<Image8>> Pipeline::Decode(absl::Span<Job* const> jobs) {
   c10::InferenceMode inference;
   std::vector<absl::StatusOr<Image8>> out;
@@ -588,7 +605,7 @@ std::vector<absl::StatusOr<Image8>> Pipeline::Decode(absl::Span<Job* const> jobs
         if (!img.ok()) {
           out.push_back(WithRequest(job->spec, img.status()));
         } else {
-          out.push_back(ToImage8((*img)[0]));
+          out.push_back(FinishImage(*job, (*img)[0]));
         }
       }
     };
@@ -603,7 +620,10 @@ std::vector<absl::StatusOr<Image8>> Pipeline::Decode(absl::Span<Job* const> jobs
       decode_one_by_one();
       continue;
     }
-    for (size_t i = start; i < end; ++i) out.push_back(ToImage8((*imgs)[static_cast<int64_t>(i - start)]));
+    for (size_t i = start; i < end; ++i) {
+      out.push_back(FinishImage(*static_cast<DenoiseJob*>(jobs[i]),
+                                (*imgs)[static_cast<int64_t>(i - start)]));
+    }
   }
   return out;
 }

@@ -12,7 +12,9 @@
 //   low-res image  super-resolution models (ldm_model.json "low_res_image"): the RGB image to
 //                  upscale, brought to latent resolution by LowResConditioning and concatenated
 //                  after the map channels; the same in both CFG rows (LDM Sec. 4.4,
-//                  diffusers StableDiffusionUpscalePipeline).
+//                  diffusers StableDiffusionUpscalePipeline). With "back_projection": N the
+//                  decoded image is made consistent with the input (N iterations of
+//                  LowResConditioning::BackProject).
 // A UNet without cross-attention down blocks takes no text; its mid block still has a
 // cross-attention layer (core's UNet always builds UNetMidBlock2DCrossAttn), which then gets a
 // null context: one all-zero token of cross_attention_dim.
@@ -115,6 +117,9 @@ class Pipeline : public Engine {
                                                        const torch::Tensor* noise);
   absl::StatusOr<torch::Tensor> MapToOneHot(const JobSpec& spec, int latent_h, int latent_w) const;
   absl::Status ValidateLowRes(const JobSpec& spec) const;
+  // A decoded image [3, H, W] in [0, 1] as uint8, back-projected onto the job's low-resolution
+  // input when the model asks for it (ldm_model.json low_res_image.back_projection).
+  absl::StatusOr<Image8> FinishImage(const DenoiseJob& job, const torch::Tensor& chw01);
   // Runs one UNet forward for `jobs` (throws on failure; callers guard it: nothing has changed
   // then), then advances each job's sampler, returning one status per job (a failed sampler step
   // leaves that job unchanged).

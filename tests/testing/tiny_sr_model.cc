@@ -71,7 +71,7 @@ absl::Status WriteJson(const fs::path& path, const nlohmann::json& j) {
 
 }  // namespace
 
-absl::Status WriteTinySrModel(const fs::path& dir) {
+absl::Status WriteTinySrModel(const fs::path& dir, int back_projection) {
   LDM_RETURN_IF_ERROR(
       WriteJson(dir / "model_index.json", {{"_class_name", "StableDiffusionPipeline"},
                                            {"scheduler", {"diffusers", "DDIMScheduler"}},
@@ -82,7 +82,10 @@ absl::Status WriteTinySrModel(const fs::path& dir) {
   LDM_RETURN_IF_ERROR(WriteJson(dir / "unet" / "config.json", UnetConfig()));
   LDM_RETURN_IF_ERROR(
       WriteJson(dir / "ldm_model.json",
-                {{"low_res_image", {{"upscale_factor", 4}, {"to_latent", "pixel_unshuffle"}}},
+                {{"low_res_image",
+        {{"upscale_factor", 4},
+         {"to_latent", "pixel_unshuffle"},
+         {"back_projection", back_projection}}},
                  {"default_sampler", "ddim"},
                  {"default_steps", 4},
                  {"default_guidance_scale", 1.0},

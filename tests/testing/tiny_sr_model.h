@@ -13,7 +13,8 @@
 
 namespace ldm::testing {
 
-// Writes the folder to `dir` (created). Errors: I/O failures.
-absl::Status WriteTinySrModel(const std::filesystem::path& dir);
+// Writes the folder to `dir` (created); `back_projection` goes to ldm_model.json.
+// Errors: I/O failures.
+absl::Status WriteTinySrModel(const std::filesystem::path& dir, int back_projection = 0);
 
 }  // namespace ldm::testing

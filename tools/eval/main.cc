@@ -101,6 +101,9 @@ int main(int argc, char** argv) {
   app.add_option("--sr-images", sr.images, "super-resolution models: held-out images");
   app.add_option("--sr-resolution", sr.resolution, "super-resolution ground-truth side");
   app.add_option("--sr-dataset-seed", sr.dataset_seed, "dataset seed of the held-out images");
+  app.add_option("--sr-back-projection", sr.back_projection,
+                 "back-projection iterations of the evaluator's rows (models that ship their own "
+                 "use theirs)");
   CLI11_PARSE(app, argc, argv);
   if (threads > 0) torch::set_num_threads(threads);
 

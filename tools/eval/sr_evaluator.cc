@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "core/common/status_macros.h"
 #include "core/common/torch_guard.h"
+#include "core/pipeline/low_res_conditioning.h"
 #include "tools/shapes/box_downsampler.h"
 #include "tools/shapes/shapes_analyzer.h"
 #include "tools/shapes/shapes_dataset.h"
@@ -57,6 +58,29 @@ void Score(const shapes::ShapesAnalyzer& analyzer, const shapes::ShapesSample& t
   }
 }
 
+torch::Tensor ToChw01(const Image8& img) {
+  return torch::from_blob(const_cast<uint8_t*>(img.pixels.data()), {1, img.height, img.width, 3},
+                          torch::kUInt8)
+      .permute({0, 3, 1, 2})
+      .to(torch::kFloat32)
+      .div(255.0);
+}
+
+// [3, H, W] in [0, 1] -> uint8 HWC.
+Image8 ToImage8(const torch::Tensor& chw01) {
+  torch::Tensor hwc =
+      chw01.mul(255).round().clamp(0, 255).to(torch::kUInt8).permute({1, 2, 0}).contiguous().cpu();
+  Image8 out{static_cast<int>(hwc.size(1)), static_cast<int>(hwc.size(0)), 3, {}};
+  out.pixels.assign(hwc.data_ptr<uint8_t>(), hwc.data_ptr<uint8_t>() + hwc.numel());
+  return out;
+}
+
+// The output made consistent with its input (LowResConditioning::BackProject).
+Image8 BackProjected(const Image8& image, const Image8& low, int factor, int iterations) {
+  return ToImage8(
+      LowResConditioning::BackProject(ToChw01(image), ToChw01(low), factor, iterations)[0]);
+}
+
 }  // namespace
 
 SrEvaluator::SrEvaluator(Pipeline* pipeline, SrEvalOptions options)
@@ -97,12 +121,20 @@ absl::StatusOr<SrEvalResult> SrEvaluator::Run(
   }
   const shapes::ShapesDataset dataset({.seed = options_.dataset_seed, .resolution = r});
   const shapes::ShapesAnalyzer analyzer;
-  std::vector<Accumulator> acc(5);
+  const int shipped_bp = pipeline_->extras().low_res_image.has_value()
+                             ? pipeline_->extras().low_res_image->back_projection
+                             : 0;
+  const int bp = shipped_bp > 0 ? shipped_bp : options_.back_projection;
+  std::vector<Accumulator> acc(7);
   acc[0].row.name = "ground truth (render)";
   acc[1].row.name = "nearest";
   acc[2].row.name = "bicubic";
   acc[3].row.name = "VAE round trip (ceiling)";
-  acc[4].row.name = info.name;
+  acc[4].row.name = absl::StrCat("VAE round trip + back-projection (", bp, ")");
+  acc[5].row.name = absl::StrCat(info.name, ", raw decode");
+  acc[6].row.name =
+      shipped_bp > 0 ? absl::StrCat(info.name, " (+ back-projection ", shipped_bp, ", as shipped)")
+                     : absl::StrCat(info.name, " + back-projection (", bp, ")");
   SrEvalResult result;
   result.model = info.name;
   result.images = options_.images;
@@ -134,6 +166,10 @@ absl::StatusOr<SrEvalResult> SrEvaluator::Run(
       for (const absl::Status& s : pipeline_->Step(absl::MakeSpan(ptrs))) LDM_RETURN_IF_ERROR(s);
     }
     std::vector<absl::StatusOr<Image8>> upscaled = pipeline_->Decode(absl::MakeSpan(ptrs));
+    // The model's latents decoded without back-projection.
+    std::vector<torch::Tensor> latents;
+    for (Job* j : ptrs) latents.push_back(static_cast<DenoiseJob*>(j)->latents);
+    LDM_ASSIGN_OR_RETURN(torch::Tensor raw, pipeline_->DecodeToTensor(torch::cat(latents, 0)));
     // VAE round trip of the ground truth (posterior mean).
     LDM_ASSIGN_OR_RETURN(
         torch::Tensor round_trip, TorchGuard("vae round trip", [&]() {
@@ -158,25 +194,21 @@ absl::StatusOr<SrEvalResult> SrEvaluator::Run(
       const Image8 gt = FromRgb(truth[static_cast<size_t>(i)].rgb, r);
       const Image8 nearest = Resize(low[static_cast<size_t>(i)], u, "nearest");
       const Image8 bicubic = Resize(low[static_cast<size_t>(i)], u, "bicubic");
-      torch::Tensor rt = decoded[i]
-                             .mul(255)
-                             .round()
-                             .clamp(0, 255)
-                             .to(torch::kUInt8)
-                             .permute({1, 2, 0})
-                             .contiguous()
-                             .cpu();
-      Image8 vae{r, r, 3, {}};
-      vae.pixels.assign(rt.data_ptr<uint8_t>(), rt.data_ptr<uint8_t>() + rt.numel());
+      const Image8 vae = ToImage8(decoded[i]);
       const Image8& sr = *upscaled[static_cast<size_t>(i)];
       const auto& t = truth[static_cast<size_t>(i)];
       Score(analyzer, t, gt, true, &acc[0]);
       Score(analyzer, t, nearest, false, &acc[1]);
       Score(analyzer, t, bicubic, false, &acc[2]);
+      const Image8& lo = low[static_cast<size_t>(i)];
+      const Image8 sr_raw = ToImage8(raw[i]);
+      const Image8 sr_final = shipped_bp > 0 ? sr : BackProjected(sr_raw, lo, u, bp);
       Score(analyzer, t, vae, false, &acc[3]);
-      Score(analyzer, t, sr, false, &acc[4]);
+      Score(analyzer, t, BackProjected(vae, lo, u, bp), false, &acc[4]);
+      Score(analyzer, t, sr_raw, false, &acc[5]);
+      Score(analyzer, t, sr_final, false, &acc[6]);
       if (static_cast<int>(result.samples.size()) < options_.samples) {
-        result.samples.push_back({nearest, bicubic, sr, gt});
+        result.samples.push_back({nearest, bicubic, sr_final, gt});
       }
     }
     if (progress) progress(absl::StrCat("sr eval: ", start + n, "/", options_.images, " images"));

@@ -9,8 +9,10 @@
 //   ground truth      the 128x128 render itself (the analyzer's own ceiling)
 //   nearest, bicubic  torch interpolate of the 32x32 input (bicubic: a = -0.75, as PIL/torch)
 //   VAE round trip    encode (posterior mean) + decode of the ground truth: the latent model's
-//                     ceiling
-//   <model>           the super-resolution model (Pipeline jobs with low_res_image)
+//                     ceiling, also with back-projection onto the input
+//   <model>           the super-resolution model (Pipeline jobs with low_res_image): its latents
+//                     decoded raw, and its output as shipped (the pipeline back-projects when
+//                     ldm_model.json asks; else the evaluator does, back_projection iterations)
 // Not thread-safe (drives one Pipeline).
 #pragma once
 
@@ -34,6 +36,7 @@ struct SrEvalOptions {
   int resolution = 128;          // ground-truth side
   int batch = 16;                // jobs stepped together
   int samples = 6;               // examples kept for the sample grid
+  int back_projection = 5;       // iterations of the back-projection rows
 };
 
 struct SrMethodRow {
@@ -49,7 +52,8 @@ struct SrMethodRow {
 struct SrEvalResult {
   std::string model;
   int images = 0, low_res = 0, resolution = 0, steps = 0;
-  std::vector<SrMethodRow> rows;  // ground truth, nearest, bicubic, VAE round trip, model
+  // ground truth, nearest, bicubic, VAE round trip (raw, back-projected), model (raw, final)
+  std::vector<SrMethodRow> rows;
   // First `samples` examples: low-res (nearest-upscaled for display), bicubic, model, truth.
   std::vector<std::vector<Image8>> samples;
 };

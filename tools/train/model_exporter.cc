@@ -66,7 +66,9 @@ absl::StatusOr<fs::path> MakeTmp(const fs::path& out, std::initializer_list<cons
 
 nlohmann::json ModelExporter::SrExtras(const SrExportInputs& in) {
   return {{"low_res_image",
-           {{"upscale_factor", in.upscale_factor}, {"to_latent", "pixel_unshuffle"}}},
+           {{"upscale_factor", in.upscale_factor},
+            {"to_latent", "pixel_unshuffle"},
+            {"back_projection", in.back_projection}}},
           {"latent_rgb_factors", in.latent_rgb.factors},
           {"latent_rgb_bias", in.latent_rgb.bias},
           {"default_sampler", "ddim"},

@@ -48,6 +48,7 @@ struct SrExportInputs {
   UNet2DConditionModel unet{nullptr};
   nlohmann::json scheduler;
   int upscale_factor = 4;
+  int back_projection = 5;  // ldm_model.json low_res_image.back_projection (docs/MODEL.md)
   LatentRgbFit latent_rgb;
   bool half_precision = true;
   int default_steps = 25;

@@ -38,5 +38,30 @@ TEST(LowResConditioningTest, ImagesMapToMinusOneToOneLikeTheTrainer) {
                c10::Error);
 }
 
+TEST(LowResConditioningTest, BackProjectionMakesTheOutputConsistentWithItsInput) {
+  torch::manual_seed(1);
+  namespace F = torch::nn::functional;
+  torch::Tensor truth = torch::rand({2, 3, 32, 32}) * 0.6 + 0.2;
+  torch::Tensor low = torch::avg_pool2d(truth, {4, 4});
+  // A blurred, color-shifted estimate (like an autoencoder round trip).
+  torch::Tensor estimate = (F::avg_pool2d(truth, F::AvgPool2dFuncOptions(3).stride(1).padding(1)) +
+                            0.05)
+                               .clamp(0, 1);
+  auto inconsistency = [&](const torch::Tensor& y) {
+    return (torch::avg_pool2d(y, {4, 4}) - low).abs().mean().item<double>();
+  };
+  torch::Tensor fixed = LowResConditioning::BackProject(estimate, low, 4, 10);
+  EXPECT_GT(inconsistency(estimate), 0.03);
+  EXPECT_LT(inconsistency(fixed), 0.005);
+  EXPECT_LT((fixed - truth).square().mean().item<double>(),
+            (estimate - truth).square().mean().item<double>());
+  EXPECT_TRUE(torch::equal(LowResConditioning::BackProject(estimate, low, 4, 0), estimate));
+  // An image that already matches its input is left alone.
+  torch::Tensor flat = torch::full({1, 3, 8, 8}, 0.5);
+  EXPECT_TRUE(torch::allclose(
+      LowResConditioning::BackProject(flat, torch::full({1, 3, 2, 2}, 0.5), 4, 3), flat));
+  EXPECT_THROW(LowResConditioning::BackProject(flat, low, 4, 1), c10::Error);
+}
+
 }  // namespace low_res_conditioning_test
 }  // namespace ldm

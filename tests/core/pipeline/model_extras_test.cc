@@ -48,12 +48,18 @@ TEST(ModelExtrasTest, LowResImageMarksASuperResolutionModel) {
   ASSERT_TRUE(sr.ok()) << sr.status();
   ASSERT_TRUE(sr->low_res_image.has_value());
   EXPECT_EQ(sr->low_res_image->upscale_factor, 4);
+  EXPECT_EQ(sr->low_res_image->back_projection, 0);
+  auto bp = ModelExtras::FromConfig(
+      Make(R"({"low_res_image": {"upscale_factor": 4, "back_projection": 5}})"));
+  ASSERT_TRUE(bp.ok()) << bp.status();
+  EXPECT_EQ(bp->low_res_image->back_projection, 5);
 }
 
 TEST(ModelExtrasTest, MalformedLowResImageNamesTheField) {
   for (const char* text : {R"({"low_res_image": 4})", R"({"low_res_image": {}})",
                            R"({"low_res_image": {"upscale_factor": 0}})",
-                           R"({"low_res_image": {"upscale_factor": 2.5}})"}) {
+                           R"({"low_res_image": {"upscale_factor": 2.5}})",
+                           R"({"low_res_image": {"upscale_factor": 4, "back_projection": -1}})"}) {
     auto e = ModelExtras::FromConfig(Make(text));
     ASSERT_FALSE(e.ok()) << text;
     EXPECT_NE(e.status().message().find("low_res_image"), std::string::npos) << e.status();

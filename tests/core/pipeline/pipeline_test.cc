@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "absl/strings/str_cat.h"
 #include "core/pipeline/denoise_job.h"
 #include "tests/testing/fixtures.h"
 #include "tests/testing/tensor_matchers.h"
@@ -183,9 +184,9 @@ TEST(PipelineTest, StepRejectsMixedShapesAndFinishedJobsPerJob) {
 // ---------------------------------------------------------------------------------------------
 // Super-resolution (low_res_image conditioning) on a tiny random 4x model.
 
-std::unique_ptr<Pipeline> LoadTinySr() {
-  const auto dir = testing::TempDir("tiny-sr") / "model";
-  EXPECT_TRUE(testing::WriteTinySrModel(dir).ok());
+std::unique_ptr<Pipeline> LoadTinySr(int back_projection = 0) {
+  const auto dir = testing::TempDir("tiny-sr") / absl::StrCat("model-", back_projection);
+  EXPECT_TRUE(testing::WriteTinySrModel(dir, back_projection).ok());
   auto p = Pipeline::Load(dir);
   EXPECT_TRUE(p.ok()) << p.status();
   return p.ok() ? *std::move(p) : nullptr;
@@ -251,6 +252,40 @@ TEST(PipelineTest, LowResJobsUpscaleFourTimesAndBatchLikeOtherJobs) {
   JobSpec guided = a;
   guided.guidance_scale = 4.0;
   EXPECT_TRUE(testing::AllClose(RunAlone(*p, guided), RunAlone(*p, a), 1e-4));
+}
+
+TEST(PipelineTest, BackProjectingModelsReturnImagesConsistentWithTheirInput) {
+  auto raw = LoadTinySr(0), bp = LoadTinySr(10);
+  ASSERT_NE(raw, nullptr);
+  ASSERT_NE(bp, nullptr);
+  GenerateOptions g;
+  g.spec = SrSpec("bp", "ddim", 2, 3, 0);
+  g.spec.low_res_image = Image8{16, 16, 3, std::vector<uint8_t>(16 * 16 * 3)};
+  for (size_t i = 0; i < g.spec.low_res_image->pixels.size(); ++i) {
+    g.spec.low_res_image->pixels[i] = static_cast<uint8_t>(60 + (i / 3 % 16) * 8);  // a ramp
+  }
+  // Mean absolute difference (0..255) between the 4x box-downsampled output and the input.
+  auto inconsistency = [&](const Image8& out) {
+    double sum = 0;
+    for (int y = 0; y < 16; ++y) {
+      for (int x = 0; x < 16; ++x) {
+        for (int c = 0; c < 3; ++c) {
+          double block = 0;
+          for (int dy = 0; dy < 4; ++dy) {
+            for (int dx = 0; dx < 4; ++dx) {
+              block += out.pixels[((y * 4 + dy) * 64 + x * 4 + dx) * 3 + c];
+            }
+          }
+          sum += std::abs(block / 16 - g.spec.low_res_image->pixels[(y * 16 + x) * 3 + c]);
+        }
+      }
+    }
+    return sum / (16 * 16 * 3);
+  };
+  LDM_ASSERT_OK_AND_ASSIGN(auto a, raw->Generate(g));
+  LDM_ASSERT_OK_AND_ASSIGN(auto b, bp->Generate(g));
+  EXPECT_GT(inconsistency(a[0]), 10.0);  // an untrained model ignores its input
+  EXPECT_LT(inconsistency(b[0]), 3.0);
 }
 
 TEST(PipelineTest, LowResImageIsValidatedAgainstTheModel) {

@@ -32,7 +32,7 @@ TEST(SrEvaluatorTest, ReportsEveryMethodOnHeldOutImages) {
   absl::StatusOr<SrEvalResult> r = evaluator.Run();
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->low_res, 16);
-  ASSERT_EQ(r->rows.size(), 5u);
+  ASSERT_EQ(r->rows.size(), 7u);
   EXPECT_EQ(r->rows[0].psnr, 0);  // the truth is not compared with itself
   for (size_t i = 1; i < r->rows.size(); ++i) {
     EXPECT_GT(r->rows[i].psnr, 0) << r->rows[i].name;
@@ -40,7 +40,9 @@ TEST(SrEvaluatorTest, ReportsEveryMethodOnHeldOutImages) {
   }
   // A box-downsampled flat-colored scene is a good nearest/bicubic input; an untrained model's
   // output is noise: the table must tell them apart.
-  EXPECT_GT(r->rows[2].psnr, r->rows[4].psnr);
+  EXPECT_GT(r->rows[2].psnr, r->rows[5].psnr);
+  // Back-projection pins the block means the input gives: it can only help a noise output.
+  EXPECT_GT(r->rows[6].psnr, r->rows[5].psnr);
   EXPECT_GT(r->rows[0].color(), 0.9);  // the analyzer reads the truth
   ASSERT_EQ(r->samples.size(), 2u);
   EXPECT_EQ(r->samples[0].size(), 4u);
@@ -48,7 +50,7 @@ TEST(SrEvaluatorTest, ReportsEveryMethodOnHeldOutImages) {
   const std::string text = SrEvaluator::Text(*r);
   EXPECT_THAT(text, HasSubstr("16x16 -> 64x64"));
   EXPECT_THAT(text, HasSubstr("| bicubic |"));
-  EXPECT_EQ(SrEvaluator::Json(*r)["rows"].size(), 5u);
+  EXPECT_EQ(SrEvaluator::Json(*r)["rows"].size(), 7u);
 }
 
 }  // namespace sr_evaluator_test
