@@ -126,6 +126,15 @@ void StartServer(const server::ServerConfig& config, server::ServerApp** app,
       E2eChannel("127.0.0.1:" + std::to_string((*app)->port())));
 }
 
+// Drains and deletes what StartServer made.
+void StopServer(server::ServerApp** app, std::shared_ptr<grpc::Channel>** channel) {
+  if (*app != nullptr) (*app)->Drain();
+  delete *app;
+  *app = nullptr;
+  delete *channel;
+  *channel = nullptr;
+}
+
 class RealModelServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -138,13 +147,7 @@ class RealModelServerTest : public ::testing::Test {
     config.max_queue = 64;
     StartServer(config, &app_, &channel_);
   }
-  static void TearDownTestSuite() {
-    if (app_ != nullptr) app_->Drain();
-    delete app_;
-    app_ = nullptr;
-    delete channel_;
-    channel_ = nullptr;
-  }
+  static void TearDownTestSuite() { StopServer(&app_, &channel_); }
   void SetUp() override { ASSERT_NE(app_, nullptr) << "server did not start"; }
 
   static std::unique_ptr<v1::ImageGeneration::Stub> Stub() {
@@ -275,13 +278,7 @@ class SuperResolutionServerTest : public ::testing::Test {
     config.models = {{"sd1-tiny", *fixtures / "models" / "sd1-tiny"}, {"tiny-sr", sr}};
     StartServer(config, &app_, &channel_);
   }
-  static void TearDownTestSuite() {
-    if (app_ != nullptr) app_->Drain();
-    delete app_;
-    app_ = nullptr;
-    delete channel_;
-    channel_ = nullptr;
-  }
+  static void TearDownTestSuite() { StopServer(&app_, &channel_); }
   void SetUp() override { ASSERT_NE(app_, nullptr) << "server did not start"; }
   static std::unique_ptr<v1::ImageGeneration::Stub> Stub() {
     return v1::ImageGeneration::NewStub(*channel_);

@@ -30,7 +30,8 @@ if pgrep -f -- "ldm-train .*--work-dir $WORK( |\$)" > /dev/null; then
   exit 0
 fi
 
-if [[ ! -x "$BUILD/ldm-train" ]]; then
+# (Re)build when the binary is missing or predates the SR stages.
+if [[ ! -x "$BUILD/ldm-train" ]] || ! "$BUILD/ldm-train" --help 2>/dev/null | grep -q -- --sr-steps; then
   cmake -S "$REPO" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
   ninja -C "$BUILD" -j"$THREADS" ldm-train
 fi
