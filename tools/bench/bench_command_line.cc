@@ -96,6 +96,9 @@ absl::StatusOr<BenchCommand> BenchCommandLine::Parse(const std::vector<std::stri
   raw->add_option("--waves", r.waves, "batched generation waves (0: skip)");
   raw->add_option("--single-runs", r.single_runs, "single generations (0: skip)");
   raw->add_option("--seed", r.seed, "seed of the generations");
+  raw->add_option("--malloc", r.malloc,
+                  "heap: keep freed memory for reuse (default); system: glibc's defaults")
+      ->check(CLI::IsMember({"heap", "system"}));
   raw->add_option("--json", cmd.json_path, "write the results as JSON");
 
   MakeModelOptions& m = cmd.make_model;

@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "client/image_generation_client.h"
 #include "tools/bench/bench_command_line.h"
+#include "tools/bench/host_allocator.h"
 #include "tools/bench/load_generator.h"
 #include "tools/bench/machine_info.h"
 #include "tools/bench/random_model_writer.h"
@@ -183,7 +184,13 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd->mode == "serve" || cmd->mode == "sequential") return RunServe(*cmd);
-  if (cmd->mode == "raw") return RunRaw(*cmd);
+  if (cmd->mode == "raw") {
+    if (cmd->raw.malloc == "heap" && !HostAllocator::KeepFreedMemory()) {
+      std::cerr << "ldm-bench: warning: could not change the malloc policy\n";
+      cmd->raw.malloc = "system";
+    }
+    return RunRaw(*cmd);
+  }
   absl::Status s = RandomModelWriter::Write(cmd->make_model);
   if (!s.ok()) return Fail(s);
   std::cout << cmd->make_model.out.string() << "\n";

@@ -4,11 +4,13 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/common/status_macros.h"
 #include "core/common/torch_guard.h"
+#include "core/io/json_reader.h"
 #include "tools/train/model_exporter.h"
 #include "tools/train/toy_model_configs.h"
 
@@ -48,12 +50,35 @@ train::ToyModelConfigs Sd15() {
   return m;
 }
 
-// The toy architectures read prompts with the CLIP tokenizer (77 positions, 49408 tokens).
+// The toy architectures read prompts with the CLIP vocabulary (49408 tokens), truncated to the
+// shipped model's 32 positions (its tokenizer's model_max_length), so that cross-attention costs
+// what it costs in the shipped model.
 train::ToyModelConfigs WithClipText(train::ToyModelConfigs m) {
   m.text.vocab_size = 49408;
-  m.text.max_position_embeddings = 77;
   m.text.eos_token_id = kClipEos;
   return m;
+}
+
+// A copy of the CLIP tokenizer whose model_max_length is `max_length`, in `dir`.
+absl::Status StageTokenizer(const fs::path& clip, int64_t max_length, const fs::path& dir) {
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  fs::create_directories(dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir.string()));
+  for (const char* f : {"vocab.json", "merges.txt", "special_tokens_map.json"}) {
+    fs::copy_file(clip / f, dir / f, fs::copy_options::overwrite_existing, ec);
+    if (ec) {
+      return absl::NotFoundError(
+          absl::StrCat("cannot copy ", (clip / f).string(), ": ", ec.message()));
+    }
+  }
+  LDM_ASSIGN_OR_RETURN(nlohmann::json config, ReadJsonFile(clip / "tokenizer_config.json"));
+  config["model_max_length"] = max_length;
+  std::ofstream out(dir / "tokenizer_config.json", std::ios::trunc);
+  out << config.dump(2) << "\n";
+  out.flush();
+  if (!out) return absl::InternalError(absl::StrCat("cannot write ", dir.string()));
+  return absl::OkStatus();
 }
 
 // LeCun normal for every weight of rank >= 2 (fan-in = elements per output unit); vectors keep
@@ -114,6 +139,11 @@ absl::Status RandomModelWriter::Write(const MakeModelOptions& o) {
   const bool sd = o.arch == "sd15";
   train::ExportInputs in;
   in.tokenizer_dir = tokenizer;
+  const fs::path staged = fs::path(o.out.string() + ".tmp-tokenizer");
+  if (configs.text.max_position_embeddings != 77) {
+    LDM_RETURN_IF_ERROR(StageTokenizer(tokenizer, configs.text.max_position_embeddings, staged));
+    in.tokenizer_dir = staged;
+  }
   in.scheduler = configs.scheduler;
   in.bos_token_id = sd ? 0 : kClipBos;  // as SD 1.5's text_encoder/config.json says
   in.pad_token_id = sd ? 1 : kClipEos;
@@ -129,7 +159,10 @@ absl::Status RandomModelWriter::Write(const MakeModelOptions& o) {
     InitWeights(*in.text_encoder);
     in.latent_rgb = RandomPreviewFactors(configs.vae.latent_channels);
   }));
-  LDM_RETURN_IF_ERROR(train::ModelExporter::Export(in, o.out));
+  const absl::Status exported = train::ModelExporter::Export(in, o.out);
+  std::error_code ignored;
+  fs::remove_all(staged, ignored);
+  LDM_RETURN_IF_ERROR(exported);
   if (sd) {
     // A plain diffusers folder, as Stable Diffusion ships: no classes, maps or preview factors.
     std::error_code ec;

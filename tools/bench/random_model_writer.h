@@ -10,7 +10,7 @@
 //          ldm_model.json), DDIM scheduler with SD's betas.
 //   toy    the shipped toy-shapes model's architecture (tools/train ToyModelConfigs::Default;
 //          text, 18 classes + null class, 7-label semantic maps, fast previews), with the CLIP
-//          tokenizer instead of the learned one.
+//          vocabulary instead of the learned one, truncated to the same 32 token positions.
 //   tiny   the same layout at a few thousand UNet parameters (ToyModelConfigs::Tiny), for tests.
 // The folder is written by tools/train's ModelExporter (the layout ldm::Pipeline::Load reads);
 // the tokenizer files (vocab.json, merges.txt, tokenizer_config.json, special_tokens_map.json)

@@ -166,6 +166,10 @@ absl::Status CheckOptions(const RawOptions& o) {
     return absl::InvalidArgumentError(
         "--waves, --single-runs, --batch-images and --max-rows must be >= 0");
   }
+  if (o.malloc != "heap" && o.malloc != "system") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--malloc '", o.malloc, "' must be heap or system"));
+  }
   if (o.waves > 0 && o.batch_images == 0 && o.rows.empty()) {
     return absl::InvalidArgumentError("--waves needs --batch-images or a --rows sweep");
   }
@@ -199,6 +203,7 @@ absl::StatusOr<nlohmann::json> RawBenchmark::Run(const RawOptions& o) {
       {"device", o.device},
       {"dtype", o.dtype},
       {"torch_threads", torch::get_num_threads()},
+      {"malloc", o.malloc},
       {"torch_version", TORCH_VERSION},
       {"size", size},
       {"steps", o.steps},

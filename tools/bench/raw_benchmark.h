@@ -44,6 +44,9 @@ struct RawOptions {
   int single_runs = 3;                  // 0: skip the single generation
   int png_level = 3;                    // the server's image PNG level
   uint64_t seed = 1;
+  // "heap": HostAllocator::KeepFreedMemory() before loading (the default); "system": glibc's
+  // defaults (for before/after comparisons). Set by main(), recorded in the JSON.
+  std::string malloc = "heap";
 };
 
 class RawBenchmark {

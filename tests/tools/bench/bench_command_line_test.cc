@@ -102,6 +102,16 @@ TEST(BenchCommandLineTest, RawParsesEngineOptions) {
   EXPECT_EQ(cmd->raw.device, "cuda");
 }
 
+TEST(BenchCommandLineTest, RawMallocPolicyDefaultsToHeapAndAcceptsSystem) {
+  auto heap = BenchCommandLine::Parse({"raw", "--model", "m"});
+  ASSERT_TRUE(heap.ok()) << heap.status();
+  EXPECT_EQ(heap->raw.malloc, "heap");
+  auto system = BenchCommandLine::Parse({"raw", "--model", "m", "--malloc", "system"});
+  ASSERT_TRUE(system.ok()) << system.status();
+  EXPECT_EQ(system->raw.malloc, "system");
+  EXPECT_FALSE(BenchCommandLine::Parse({"raw", "--model", "m", "--malloc", "tcmalloc"}).ok());
+}
+
 TEST(BenchCommandLineTest, RawNoSweepClearsTheRows) {
   auto cmd = BenchCommandLine::Parse({"raw", "--model", "m", "--no-sweep"});
   ASSERT_TRUE(cmd.ok()) << cmd.status();

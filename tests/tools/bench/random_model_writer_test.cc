@@ -39,6 +39,9 @@ TEST(RandomModelWriterTest, TinyFolderLoadsInThePipelineAndGeneratesFiniteImages
   EXPECT_TRUE(info.supports_class);
   EXPECT_TRUE(info.supports_semantic_map);
   EXPECT_EQ(info.native_width, 64);
+  // The shipped model's 32 token positions, with the CLIP vocabulary.
+  EXPECT_EQ(info.max_prompt_tokens, 32);
+  EXPECT_FALSE(fs::exists(out.string() + ".tmp-tokenizer"));
 
   GenerateOptions g;
   g.spec.prompt = "a red circle";
