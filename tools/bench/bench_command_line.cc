@@ -99,6 +99,8 @@ absl::StatusOr<BenchCommand> BenchCommandLine::Parse(const std::vector<std::stri
   raw->add_option("--malloc", r.malloc,
                   "heap: keep freed memory for reuse (default); system: glibc's defaults")
       ->check(CLI::IsMember({"heap", "system"}));
+  raw->add_option("--profile-dir", r.profile_dir,
+                  "also profile each batch size's steps (Chrome traces rows-N.json)");
   raw->add_option("--json", cmd.json_path, "write the results as JSON");
 
   MakeModelOptions& m = cmd.make_model;

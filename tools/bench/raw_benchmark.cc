@@ -1,6 +1,7 @@
 #include "tools/bench/raw_benchmark.h"
 
 #include <sys/resource.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 #include <unistd.h>
 
@@ -223,7 +224,7 @@ absl::StatusOr<nlohmann::json> RawBenchmark::Run(const RawOptions& o) {
   for (int rows : o.rows) {
     RawOptions so = o;
     so.size = size;
-    LDM_ASSIGN_OR_RETURN(auto jobs, CreateJobs(*p, so, rows, 1.0, o.step_repeats + 2));
+    LDM_ASSIGN_OR_RETURN(auto jobs, CreateJobs(*p, so, rows, 1.0, 2 * o.step_repeats + 2));
     const std::vector<Job*> ptrs = Pointers(jobs);
     LDM_RETURN_IF_ERROR(StepOnce(*p, ptrs));  // warm-up: allocator, kernels
     Sync(p->options().device);
@@ -231,6 +232,16 @@ absl::StatusOr<nlohmann::json> RawBenchmark::Run(const RawOptions& o) {
     for (int i = 0; i < o.step_repeats; ++i) LDM_RETURN_IF_ERROR(StepOnce(*p, ptrs));
     Sync(p->options().device);
     const double step_seconds = Since(t0) / o.step_repeats;
+    if (!o.profile_dir.empty()) {
+      std::filesystem::create_directories(o.profile_dir);
+      const std::string trace =
+          (std::filesystem::path(o.profile_dir) / absl::StrCat("rows-", rows, ".json")).string();
+      LDM_RETURN_IF_ERROR(TorchGuard("--profile-dir", [&]() -> absl::Status {
+        torch::autograd::profiler::RecordProfile profile(trace);
+        for (int i = 0; i < o.step_repeats; ++i) LDM_RETURN_IF_ERROR(StepOnce(*p, ptrs));
+        return absl::OkStatus();
+      }));
+    }
     const double rows_per_second = rows / step_seconds;
     sweep.push_back({{"rows", rows},
                      {"step_seconds", step_seconds},

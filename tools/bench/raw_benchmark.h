@@ -47,6 +47,10 @@ struct RawOptions {
   // "heap": HostAllocator::KeepFreedMemory() before loading (the default); "system": glibc's
   // defaults (for before/after comparisons). Set by main(), recorded in the JSON.
   std::string malloc = "heap";
+  // When set: after each batch size's timed steps, `step_repeats` more steps run under torch's
+  // profiler, written as a Chrome trace to <profile_dir>/rows-<n>.json (summarise them with
+  // tools/bench/profile_summary.py). The timed figures do not include the profiler.
+  std::string profile_dir;
 };
 
 class RawBenchmark {

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "tests/testing/fixtures.h"
 #include "tools/bench/random_model_writer.h"
 
@@ -80,6 +83,27 @@ TEST(RawBenchmarkTest, MaxRowsCapsTheBestBatchAndFixedBatchSkipsTheSweep) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE((*r)["unet_steps"].empty());
   EXPECT_EQ((*r)["generation"]["images"], 3);
+}
+
+TEST(RawBenchmarkTest, ProfileDirGetsOneChromeTracePerBatchSize) {
+  RawOptions o;
+  o.model = TinyModel();
+  o.threads = 1;
+  o.rows = {1, 2};
+  o.step_repeats = 1;
+  o.waves = 0;
+  o.single_runs = 0;
+  o.profile_dir = (testing::TempDir("raw-profile") / "traces").string();
+  absl::StatusOr<nlohmann::json> r = RawBenchmark::Run(o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  for (const char* f : {"rows-1.json", "rows-2.json"}) {
+    const std::filesystem::path trace = std::filesystem::path(o.profile_dir) / f;
+    ASSERT_TRUE(std::filesystem::exists(trace)) << f;
+    std::ifstream in(trace);
+    const nlohmann::json events = nlohmann::json::parse(in, nullptr, false);
+    ASSERT_TRUE(events.is_array()) << f;
+    EXPECT_FALSE(events.empty()) << f;
+  }
 }
 
 TEST(RawBenchmarkTest, BadOptionsAndMissingModelsAreErrors) {
