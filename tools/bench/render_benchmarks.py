@@ -227,19 +227,36 @@ def render_sd15(d):
     docs.sort()
     for size, r in docs:
         s = r["single"]
+        time_rss = None
+        try:
+            with open(os.path.join(d, f"sd15-{size}.time")) as f:
+                m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", f.read())
+                time_rss = int(m.group(1)) * 1024 / 1e9 if m else None
+        except FileNotFoundError:
+            pass
         rows.append([f"{size}x{size}", num(s["seconds"]["mean"], "{:.2f}"),
                      num(s["step_seconds"]["p50"], "{:.3f}"), s["model_calls"],
                      num(s["last_create_seconds"], "{:.2f}"), num(s["last_decode_seconds"], "{:.2f}"),
                      f"{r['weight_bytes'] / 1e9:.2f}", f"{r['peak_rss_bytes'] / 1e9:.2f}",
+                     num(time_rss, "{:.2f}"),
                      num(r["peak_rss_over_weight_bytes"], "{:.2f}"), num(r["load_seconds"], "{:.1f}")])
     r0 = docs[0][1]
     m = r0["machine"]
+    checks = []
+    for size, r in docs:
+        if size == 64:
+            secs = r["single"]["seconds"]["mean"]
+            checks.append(f"Targets at 64x64: {secs:.2f} s per image (<= 20: "
+                          f"{check(secs, '<=', 20.0)}), peak RSS {r['peak_rss_over_weight_bytes']:.2f}"
+                          f" x the weight bytes (<= 1.25: "
+                          f"{check(r['peak_rss_over_weight_bytes'], '<=', 1.25)}).")
     head = (f"Measured {datetime.date.today().isoformat()} on {m['cpu']} ({m['logical_cores']} logical "
             f"cores), torch {r0['torch_version']}, {r0['torch_threads']} threads, {r0['dtype']}, "
             f"sampler {r0['sampler']}, {r0['steps']} steps, guidance {r0['guidance']}, batch 1.")
     return "\n".join([head, "", table(
         ["size", "s / image", "s / UNet call", "UNet calls", "prompt + init s", "VAE decode s",
-         "weights GB (fp32, as loaded)", "peak RSS GB", "RSS / weights", "load s"], rows)])
+         f"weights GB ({r0['dtype']}, as loaded)", "peak RSS GB", "peak RSS GB (time -v)", "peak RSS / weights",
+         "load s"], rows)] + ([""] + checks if checks else []))
 
 
 def replace_block(text, name, body):
