@@ -219,6 +219,8 @@ int Main(int argc, char** argv) {
   generate->add_option("--previews", gen.previews_dir, "Write previews into this directory");
   generate->add_option("--preview-every", r.preview_every,
                        "A preview every k steps (default with --previews: 5)");
+  generate->add_option("--preview-quality", r.preview_quality,
+                       "fast (latent-resolution projection, default) or full (a VAE decode)");
   generate->add_flag("--unary", gen.unary, "Use the unary Generate call (no progress)");
   generate->add_flag("--quiet,-q", gen.quiet, "No progress output");
 

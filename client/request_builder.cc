@@ -70,6 +70,14 @@ absl::StatusOr<v1::GenerateRequest> RequestBuilder::Build(const GenerateFlags& f
   }
   r.set_seed(flags.seed);
   r.set_preview_every(flags.preview_every);
+  if (flags.preview_quality == "fast") {
+    r.set_preview_quality(v1::FAST);
+  } else if (flags.preview_quality == "full") {
+    r.set_preview_quality(v1::FULL);
+  } else if (!flags.preview_quality.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("--preview-quality: '", flags.preview_quality,
+                                                   "' is not fast or full"));
+  }
   r.set_request_id(flags.request_id);
   return r;
 }

@@ -26,12 +26,14 @@ struct GenerateFlags {
   std::string sampler;  // "" = the model's; names like "euler-ancestral" or "EULER_ANCESTRAL"
   uint64_t seed = 0;
   uint32_t preview_every = 0;
+  std::string preview_quality;  // "" = the server's default (fast), "fast" or "full"
   std::string request_id;
 };
 
 class RequestBuilder {
  public:
-  // INVALID_ARGUMENT for an unknown sampler name, NOT_FOUND for an unreadable map file.
+  // INVALID_ARGUMENT for an unknown sampler or preview quality name, NOT_FOUND for an
+  // unreadable map file.
   static absl::StatusOr<v1::GenerateRequest> Build(const GenerateFlags& flags);
   static absl::StatusOr<v1::Sampler> ParseSampler(const std::string& name);
   // "euler_ancestral" for EULER_ANCESTRAL.

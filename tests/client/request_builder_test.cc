@@ -58,6 +58,19 @@ TEST(RequestBuilderTest, ClassIsAnIndexOrAName) {
   EXPECT_EQ(RequestBuilder::Build(f)->class_name(), "-1");
 }
 
+TEST(RequestBuilderTest, PreviewQualityIsFastFullOrTheServerDefault) {
+  GenerateFlags f;
+  EXPECT_EQ(RequestBuilder::Build(f)->preview_quality(), v1::PREVIEW_QUALITY_UNSPECIFIED);
+  f.preview_quality = "full";
+  EXPECT_EQ(RequestBuilder::Build(f)->preview_quality(), v1::FULL);
+  f.preview_quality = "fast";
+  EXPECT_EQ(RequestBuilder::Build(f)->preview_quality(), v1::FAST);
+  f.preview_quality = "best";
+  absl::StatusOr<v1::GenerateRequest> bad = RequestBuilder::Build(f);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), HasSubstr("--preview-quality"));
+}
+
 TEST(RequestBuilderTest, SamplerSpellings) {
   EXPECT_EQ(*RequestBuilder::ParseSampler("euler-ancestral"), v1::EULER_ANCESTRAL);
   EXPECT_EQ(*RequestBuilder::ParseSampler("DPMPP_2M_KARRAS"), v1::DPMPP_2M_KARRAS);

@@ -43,6 +43,25 @@ absl::StatusOr<Image8> ImageGrid::Tile(const std::vector<std::vector<Image8>>& r
   return out;
 }
 
+Image8 ImageGrid::ResizeNearest(const Image8& image, int width, int height) {
+  Image8 out;
+  out.width = width;
+  out.height = height;
+  out.channels = image.channels;
+  const size_t c = static_cast<size_t>(image.channels);
+  out.pixels.resize(static_cast<size_t>(width) * height * c);
+  for (int y = 0; y < height; ++y) {
+    // Sample at the destination pixel's centre so integer up-scales replicate pixels exactly.
+    const int sy = std::min(image.height - 1, (2 * y + 1) * image.height / (2 * height));
+    for (int x = 0; x < width; ++x) {
+      const int sx = std::min(image.width - 1, (2 * x + 1) * image.width / (2 * width));
+      std::memcpy(&out.pixels[(static_cast<size_t>(y) * width + x) * c],
+                  &image.pixels[(static_cast<size_t>(sy) * image.width + sx) * c], c);
+    }
+  }
+  return out;
+}
+
 Image8 ImageGrid::MapToImage(const std::vector<uint8_t>& labels, int width, int height) {
   Image8 out;
   out.width = width;

@@ -4,7 +4,8 @@
 //              [--tokenizer DIR --corpus N --merges M --max-length L]
 //
 // For each sample i it writes DIR/NNNNNN.png (image), DIR/NNNNNN_map.png (label map scaled to
-// gray levels 0, 36, ..., 216 for viewing) and appends "NNNNNN<TAB>caption" to DIR/captions.tsv.
+// gray levels 0, 36, ..., 216 for viewing), DIR/NNNNNN_labels.png (gray value = label index: what
+// GenerateRequest.semantic_map.png and `ldm-client --semantic-map` take) and appends "NNNNNN<TAB>caption" to DIR/captions.tsv.
 #include <png.h>
 
 #include <cstdio>
@@ -119,7 +120,9 @@ int main(int argc, char** argv) {
     for (size_t p = 0; p < map_view.size(); ++p) map_view[p] = sample.label_map[p] * 36;
     const std::filesystem::path base = std::filesystem::path(out) / name;
     if (!WritePng(base.string() + ".png", sample.rgb.data(), sample.width, sample.height, 3) ||
-        !WritePng(base.string() + "_map.png", map_view.data(), sample.width, sample.height, 1)) {
+        !WritePng(base.string() + "_map.png", map_view.data(), sample.width, sample.height, 1) ||
+        !WritePng(base.string() + "_labels.png", sample.label_map.data(), sample.width,
+                  sample.height, 1)) {
       std::cerr << "cannot write " << base << "\n";
       return 1;
     }

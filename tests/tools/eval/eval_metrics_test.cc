@@ -88,10 +88,15 @@ TEST(EvalSuiteTest, HeldOutConditionsHaveTheRequestedKinds) {
   int counts[5] = {};
   for (const EvalCondition& c : suite) {
     counts[static_cast<int>(c.kind)]++;
-    if (c.kind == EvalKind::kCaption1) EXPECT_EQ(c.expected.objects.size(), 1u) << c.prompt;
-    if (c.kind == EvalKind::kCaption2) EXPECT_EQ(c.expected.objects.size(), 2u) << c.prompt;
-    if (c.kind == EvalKind::kClass) EXPECT_TRUE(c.prompt.empty() && c.class_label.has_value());
-    if (c.kind == EvalKind::kMap) EXPECT_EQ(c.truth_map.size(), 64u * 64u);
+    if (c.kind == EvalKind::kCaption1) {
+      EXPECT_EQ(c.expected.objects.size(), 1u) << c.prompt;
+    } else if (c.kind == EvalKind::kCaption2) {
+      EXPECT_EQ(c.expected.objects.size(), 2u) << c.prompt;
+    } else if (c.kind == EvalKind::kClass) {
+      EXPECT_TRUE(c.prompt.empty() && c.class_label.has_value());
+    } else if (c.kind == EvalKind::kMap) {
+      EXPECT_EQ(c.truth_map.size(), 64u * 64u);
+    }
   }
   EXPECT_EQ(counts[0], 18);
   EXPECT_EQ(counts[1], 24);
