@@ -39,6 +39,15 @@ torch::Tensor LowResConditioning::ToLatentChannels(const torch::Tensor& images,
   return torch::pixel_unshuffle(images, unshuffle_factor);
 }
 
+torch::Tensor LowResConditioning::Upsample(const torch::Tensor& images, int factor) {
+  namespace F = torch::nn::functional;
+  return F::interpolate(images, F::InterpolateFuncOptions()
+                                    .size(std::vector<int64_t>{images.size(2) * factor,
+                                                               images.size(3) * factor})
+                                    .mode(torch::kBicubic)
+                                    .align_corners(false));
+}
+
 torch::Tensor LowResConditioning::BackProject(const torch::Tensor& images,
                                               const torch::Tensor& low_res, int factor,
                                               int iterations) {
@@ -47,15 +56,10 @@ torch::Tensor LowResConditioning::BackProject(const torch::Tensor& images,
                   images.size(3) == low_res.size(3) * factor,
               "back-projection: images ", images.sizes(), " are not ", factor, "x low_res ",
               low_res.sizes());
-  namespace F = torch::nn::functional;
-  const auto up = F::InterpolateFuncOptions()
-                      .size(std::vector<int64_t>{images.size(2), images.size(3)})
-                      .mode(torch::kBicubic)
-                      .align_corners(false);
   torch::Tensor y = images;
   for (int i = 0; i < iterations; ++i) {
     torch::Tensor residual = low_res - torch::avg_pool2d(y, {factor, factor});
-    y = (y + F::interpolate(residual, up)).clamp(0, 1);
+    y = (y + Upsample(residual, factor)).clamp(0, 1);
   }
   return y;
 }

@@ -32,6 +32,8 @@ class LowResConditioning {
   static torch::Tensor ImageToTensor(const Image8& image);
   // [B, 3, H, W] in [-1, 1] -> [B, 3 r^2, H / r, W / r]; H and W must be multiples of r.
   static torch::Tensor ToLatentChannels(const torch::Tensor& images, int unshuffle_factor);
+  // Bicubic upsampling (align_corners false, as torch/PIL) of [B, C, h, w] by `factor`.
+  static torch::Tensor Upsample(const torch::Tensor& images, int factor);
   // Iterative back-projection (Irani & Peleg 1991): makes upscaled images consistent with their
   // input, images <- clamp(images + U(low_res - D(images)), 0, 1) `iterations` times, where D is
   // the factor x factor box average (how the inputs are made) and U bicubic upsampling. images

@@ -79,6 +79,15 @@ absl::StatusOr<ModelExtras> ModelExtras::FromConfig(const ModelConfig& c) {
       }
       l.back_projection = static_cast<int>(bp->get<int64_t>());
     }
+    const auto init = lr.find("init");
+    if (init != lr.end()) {
+      if (!init->is_string() ||
+          (init->get<std::string>() != "noise" && init->get<std::string>() != "noised_input")) {
+        return c.Invalid("low_res_image.init", "must be \"noise\" or \"noised_input\"");
+      }
+      l.init = init->get<std::string>() == "noise" ? LowResImageExtras::Init::kNoise
+                                                    : LowResImageExtras::Init::kNoisedInput;
+    }
     e.low_res_image = l;
   }
   return e;

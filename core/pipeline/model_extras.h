@@ -10,7 +10,7 @@
 //     "default_sampler": "ddim", "default_steps": 25, "default_guidance_scale": 5.0,
 //     "max_size": 256,
 //     "low_res_image": {"upscale_factor": 4, "to_latent": "pixel_unshuffle",
-//                       "back_projection": 5}  // super-resolution
+//                       "back_projection": 5, "init": "noised_input"}  // super-resolution
 //   }
 // low_res_image marks a super-resolution model: its UNet input is [latents, map channels (if
 // any), the low-resolution image brought to latent resolution] (see low_res_conditioning.h).
@@ -30,6 +30,10 @@ struct LowResImageExtras {
   int upscale_factor = 4;                    // output size / low-resolution image size
   std::string to_latent = "pixel_unshuffle";  // the only implemented way to latent resolution
   int back_projection = 0;  // iterations of LowResConditioning::BackProject on decoded images
+  // Initial latents: pure noise (diffusers' upscaler), or the VAE encoding of the bicubic-upscaled
+  // input noised to the first timestep ("noised_input").
+  enum class Init { kNoise, kNoisedInput };
+  Init init = Init::kNoise;
 };
 
 struct ModelExtras {

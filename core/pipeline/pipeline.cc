@@ -380,9 +380,9 @@ absl::StatusOr<std::unique_ptr<DenoiseJob>> Pipeline::BuildJob(const JobSpec& in
   job->sampler = *std::move(sampler);
   job->use_cfg = spec.guidance_scale > 1.0;
 
+  torch::Tensor init;  // the job's initial noise draw, float32 on the CPU
   LDM_RETURN_IF_ERROR(TorchGuard(absl::StrCat(Req(spec), "initial latents"), [&]() {
     job->generator = at::make_generator<at::CPUGeneratorImpl>(spec.seed);
-    torch::Tensor init;
     if (noise != nullptr) {
       TORCH_CHECK(noise->sizes() == torch::IntArrayRef({1, c, h, w}), "noise must be [1, ", c,
                   ", ", h, ", ", w, "]");
@@ -418,6 +418,27 @@ absl::StatusOr<std::unique_ptr<DenoiseJob>> Pipeline::BuildJob(const JobSpec& in
       job->low_res = LowResConditioning::ToLatentChannels(
                          LowResConditioning::ImageToTensor(*spec.low_res_image), r)
                          .to(options_.device, options_.dtype);
+      if (extras_.low_res_image->init == LowResImageExtras::Init::kNoisedInput) {
+        // Start from the bicubic upscale of the input noised to the first timestep (diffusers'
+        // img2img init, scheduler.add_noise at timesteps[0], with strength 1): the schedule's
+        // terminal SNR is not zero (ab_T ~ 0.005), so training inputs at the first timestep
+        // still carry sqrt(ab_T) z_0 and the model reads global color from it; pure noise
+        // would carry none (Lin et al. 2024, Sec. 3).
+        const torch::Tensor up = LowResConditioning::Upsample(
+            LowResConditioning::ImageToTensor(*spec.low_res_image), info_.upscale_factor);
+        const torch::Tensor z =
+            vae_->Encode(up.clamp(-1, 1).to(options_.device, vae_dtype_)).mean.to(torch::kFloat32) *
+            vae_->config().scaling_factor;
+        const Sampler& s = *job->sampler;
+        torch::Tensor x;
+        if (!s.Sigmas().empty()) {  // sigma space (Euler family): x = z + sigma_0 eps
+          x = z + s.Sigmas().front() * init.to(z.device());
+        } else {
+          const double ab = s.schedule().alpha_cumprod(std::llround(s.Timesteps().front()));
+          x = std::sqrt(ab) * z + std::sqrt(1.0 - ab) * init.to(z.device());
+        }
+        job->latents = x.to(options_.device, options_.dtype);
+      }
     }));
   }
   job->spec = std::move(spec);

@@ -71,7 +71,7 @@ absl::Status WriteJson(const fs::path& path, const nlohmann::json& j) {
 
 }  // namespace
 
-absl::Status WriteTinySrModel(const fs::path& dir, int back_projection) {
+absl::Status WriteTinySrModel(const fs::path& dir, int back_projection, const std::string& init) {
   LDM_RETURN_IF_ERROR(
       WriteJson(dir / "model_index.json", {{"_class_name", "StableDiffusionPipeline"},
                                            {"scheduler", {"diffusers", "DDIMScheduler"}},
@@ -85,7 +85,8 @@ absl::Status WriteTinySrModel(const fs::path& dir, int back_projection) {
                 {{"low_res_image",
         {{"upscale_factor", 4},
          {"to_latent", "pixel_unshuffle"},
-         {"back_projection", back_projection}}},
+         {"back_projection", back_projection},
+         {"init", init}}},
                  {"default_sampler", "ddim"},
                  {"default_steps", 4},
                  {"default_guidance_scale", 1.0},

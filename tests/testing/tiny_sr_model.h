@@ -8,13 +8,15 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 
 #include "absl/status/status.h"
 
 namespace ldm::testing {
 
-// Writes the folder to `dir` (created); `back_projection` goes to ldm_model.json.
-// Errors: I/O failures.
-absl::Status WriteTinySrModel(const std::filesystem::path& dir, int back_projection = 0);
+// Writes the folder to `dir` (created); `back_projection` and `init` ("noise" or
+// "noised_input") go to ldm_model.json's low_res_image. Errors: I/O failures.
+absl::Status WriteTinySrModel(const std::filesystem::path& dir, int back_projection = 0,
+                              const std::string& init = "noise");
 
 }  // namespace ldm::testing

@@ -53,13 +53,19 @@ TEST(ModelExtrasTest, LowResImageMarksASuperResolutionModel) {
       Make(R"({"low_res_image": {"upscale_factor": 4, "back_projection": 5}})"));
   ASSERT_TRUE(bp.ok()) << bp.status();
   EXPECT_EQ(bp->low_res_image->back_projection, 5);
+  EXPECT_EQ(bp->low_res_image->init, LowResImageExtras::Init::kNoise);
+  auto init = ModelExtras::FromConfig(
+      Make(R"({"low_res_image": {"upscale_factor": 4, "init": "noised_input"}})"));
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->low_res_image->init, LowResImageExtras::Init::kNoisedInput);
 }
 
 TEST(ModelExtrasTest, MalformedLowResImageNamesTheField) {
   for (const char* text : {R"({"low_res_image": 4})", R"({"low_res_image": {}})",
                            R"({"low_res_image": {"upscale_factor": 0}})",
                            R"({"low_res_image": {"upscale_factor": 2.5}})",
-                           R"({"low_res_image": {"upscale_factor": 4, "back_projection": -1}})"}) {
+                           R"({"low_res_image": {"upscale_factor": 4, "back_projection": -1}})",
+                           R"({"low_res_image": {"upscale_factor": 4, "init": "image"}})"}) {
     auto e = ModelExtras::FromConfig(Make(text));
     ASSERT_FALSE(e.ok()) << text;
     EXPECT_NE(e.status().message().find("low_res_image"), std::string::npos) << e.status();

@@ -184,9 +184,9 @@ TEST(PipelineTest, StepRejectsMixedShapesAndFinishedJobsPerJob) {
 // ---------------------------------------------------------------------------------------------
 // Super-resolution (low_res_image conditioning) on a tiny random 4x model.
 
-std::unique_ptr<Pipeline> LoadTinySr(int back_projection = 0) {
-  const auto dir = testing::TempDir("tiny-sr") / absl::StrCat("model-", back_projection);
-  EXPECT_TRUE(testing::WriteTinySrModel(dir, back_projection).ok());
+std::unique_ptr<Pipeline> LoadTinySr(int back_projection = 0, const std::string& init = "noise") {
+  const auto dir = testing::TempDir("tiny-sr") / absl::StrCat("model-", back_projection, init);
+  EXPECT_TRUE(testing::WriteTinySrModel(dir, back_projection, init).ok());
   auto p = Pipeline::Load(dir);
   EXPECT_TRUE(p.ok()) << p.status();
   return p.ok() ? *std::move(p) : nullptr;
@@ -286,6 +286,31 @@ TEST(PipelineTest, BackProjectingModelsReturnImagesConsistentWithTheirInput) {
   LDM_ASSERT_OK_AND_ASSIGN(auto b, bp->Generate(g));
   EXPECT_GT(inconsistency(a[0]), 10.0);  // an untrained model ignores its input
   EXPECT_LT(inconsistency(b[0]), 3.0);
+}
+
+TEST(PipelineTest, NoisedInputInitStartsFromTheUpscaledInputAndStillBatches) {
+  auto noise = LoadTinySr(0, "noise"), noised = LoadTinySr(0, "noised_input");
+  ASSERT_NE(noise, nullptr);
+  ASSERT_NE(noised, nullptr);
+  JobSpec a = SrSpec("a", "ddim", 3, 1, 0), b = SrSpec("b", "euler", 4, 2, 50);
+  auto pure = noise->CreateJob(a).value();
+  auto ja = noised->CreateJob(a).value();
+  auto again = noised->CreateJob(a).value();
+  const torch::Tensor& x0 = static_cast<DenoiseJob*>(ja.get())->latents;
+  EXPECT_FALSE(testing::AllClose(x0, static_cast<DenoiseJob*>(pure.get())->latents, 1e-3));
+  EXPECT_TRUE(torch::equal(x0, static_cast<DenoiseJob*>(again.get())->latents));  // deterministic
+  // Batched with a sigma-space (Euler) job, both end as when run alone.
+  auto jb = noised->CreateJob(b).value();
+  Job* both[] = {ja.get(), jb.get()};
+  for (int i = 0; i < 3; ++i) {
+    for (const auto& s : noised->Step(absl::MakeSpan(both))) LDM_ASSERT_OK(s);
+  }
+  Job* rest[] = {jb.get()};
+  LDM_ASSERT_OK(noised->Step(absl::MakeSpan(rest))[0]);
+  EXPECT_TRUE(
+      testing::AllClose(static_cast<DenoiseJob*>(ja.get())->latents, RunAlone(*noised, a), 1e-4));
+  EXPECT_TRUE(
+      testing::AllClose(static_cast<DenoiseJob*>(jb.get())->latents, RunAlone(*noised, b), 1e-4));
 }
 
 TEST(PipelineTest, LowResImageIsValidatedAgainstTheModel) {
