@@ -41,11 +41,11 @@ torch::Tensor LowResConditioning::ToLatentChannels(const torch::Tensor& images,
 
 torch::Tensor LowResConditioning::Upsample(const torch::Tensor& images, int factor) {
   namespace F = torch::nn::functional;
-  return F::interpolate(images, F::InterpolateFuncOptions()
-                                    .size(std::vector<int64_t>{images.size(2) * factor,
-                                                               images.size(3) * factor})
-                                    .mode(torch::kBicubic)
-                                    .align_corners(false));
+  return F::interpolate(
+      images, F::InterpolateFuncOptions()
+                  .size(std::vector<int64_t>{images.size(2) * factor, images.size(3) * factor})
+                  .mode(torch::kBicubic)
+                  .align_corners(false));
 }
 
 torch::Tensor LowResConditioning::BackProject(const torch::Tensor& images,

@@ -80,17 +80,15 @@ absl::Status WriteTinySrModel(const fs::path& dir, int back_projection, const st
   LDM_RETURN_IF_ERROR(WriteJson(dir / "scheduler" / "scheduler_config.json", SchedulerConfig()));
   LDM_RETURN_IF_ERROR(WriteJson(dir / "vae" / "config.json", VaeConfig()));
   LDM_RETURN_IF_ERROR(WriteJson(dir / "unet" / "config.json", UnetConfig()));
-  LDM_RETURN_IF_ERROR(
-      WriteJson(dir / "ldm_model.json",
-                {{"low_res_image",
-        {{"upscale_factor", 4},
-         {"to_latent", "pixel_unshuffle"},
-         {"back_projection", back_projection},
-         {"init", init}}},
-                 {"default_sampler", "ddim"},
-                 {"default_steps", 4},
-                 {"default_guidance_scale", 1.0},
-                 {"max_size", 256}}));
+  LDM_RETURN_IF_ERROR(WriteJson(dir / "ldm_model.json", {{"low_res_image",
+                                                          {{"upscale_factor", 4},
+                                                           {"to_latent", "pixel_unshuffle"},
+                                                           {"back_projection", back_projection},
+                                                           {"init", init}}},
+                                                         {"default_sampler", "ddim"},
+                                                         {"default_steps", 4},
+                                                         {"default_guidance_scale", 1.0},
+                                                         {"max_size", 256}}));
   return TorchGuard("tiny SR model", [&]() -> absl::Status {
     torch::manual_seed(7);
     LDM_ASSIGN_OR_RETURN(AutoencoderKLConfig vcfg,
