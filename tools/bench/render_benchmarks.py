@@ -5,6 +5,7 @@ tables of docs/BENCHMARKS.md and the concurrency plot (gnuplot, tools/bench/plot
 The doc keeps everything outside its generated blocks; each block is replaced whole:
   <!-- BEGIN GENERATED serve -->  ... <!-- END GENERATED serve -->   (run_benchmarks.sh)
   <!-- BEGIN GENERATED sd15 -->   ... <!-- END GENERATED sd15 -->    (run_sd15.sh)
+  <!-- BEGIN GENERATED malloc -->  ... <!-- END GENERATED malloc -->  (sd15-64 with --malloc system)
 A block whose JSON files are missing is left as it is. Also writes <bench-dir>/summary.json with
 the ratios and the target checks. Standard library only (json, argparse, subprocess).
 """
@@ -259,6 +260,37 @@ def render_sd15(d):
          "load s"], rows)] + ([""] + checks if checks else []))
 
 
+def time_field(path, label):
+    """A field of /usr/bin/time -v's report, as a string; None when missing."""
+    try:
+        with open(path) as f:
+            m = re.search(rf"{re.escape(label)}: (\S+)", f.read())
+            return m.group(1) if m else None
+    except FileNotFoundError:
+        return None
+
+
+def render_malloc(d):
+    """Before/after of the malloc policy: sd15-64-malloc-system.json vs sd15-64.json."""
+    before, after = load(f"{d}/sd15-64-malloc-system.json"), load(f"{d}/sd15-64.json")
+    if not before or not after:
+        return None
+    rows = []
+    for label, get in [
+        ("seconds per image (mean)", lambda r, t: num(r["single"]["seconds"]["mean"], "{:.2f}")),
+        ("seconds per UNet call (p50)", lambda r, t: num(r["single"]["step_seconds"]["p50"], "{:.3f}")),
+        ("process user time, s (load + images)", lambda r, t: time_field(t, "User time (seconds)") or "-"),
+        ("process system time, s (load + images)", lambda r, t: time_field(t, "System time (seconds)") or "-"),
+        ("peak RSS, GB", lambda r, t: f"{r['peak_rss_bytes'] / 1e9:.2f}"),
+    ]:
+        rows.append([label, get(before, f"{d}/sd15-64-malloc-system.time"),
+                     get(after, f"{d}/sd15-64.time")])
+    return "\n".join([
+        f"SD 1.5 shapes, 64x64, Euler, 20 steps, CFG 7.5, {after['torch_threads']} threads, "
+        f"{before['single']['runs']} and {after['single']['runs']} images:", "",
+        table(["", "`--malloc system` (before)", "`--malloc heap` (after)"], rows)])
+
+
 def replace_block(text, name, body):
     pattern = re.compile(rf"(<!-- BEGIN GENERATED {name} -->\n).*?(<!-- END GENERATED {name} -->)",
                          re.S)
@@ -288,6 +320,9 @@ def main():
     sd15 = render_sd15(args.bench_dir)
     if sd15 is not None:
         text = replace_block(text, "sd15", sd15)
+    malloc = render_malloc(args.bench_dir)
+    if malloc is not None:
+        text = replace_block(text, "malloc", malloc)
     with open(args.doc, "w") as f:
         f.write(text)
     print(f"render_benchmarks: updated {args.doc}")
