@@ -221,6 +221,16 @@ int Main(int argc, char** argv) {
                        "A preview every k steps (default with --previews: 5)");
   generate->add_option("--preview-quality", r.preview_quality,
                        "fast (latent-resolution projection, default) or full (a VAE decode)");
+  generate->add_option("--classifier-scale", r.classifier_scale,
+                       "Classifier guidance strength (needs --class and a model classifier)");
+  generate->add_option("--low-res-image", r.low_res_image_png,
+                       "PNG to upscale (super-resolution models)");
+  generate->add_flag("--upscale", r.upscale,
+                     "Upscale the generated images with a super-resolution model");
+  generate->add_option("--upscale-model", r.upscale_model,
+                       "Super-resolution model for --upscale (default: the server's first)");
+  generate->add_option("--upscale-steps", r.upscale_steps,
+                       "Steps of the upscaler (0 = its default)");
   generate->add_flag("--unary", gen.unary, "Use the unary Generate call (no progress)");
   generate->add_flag("--quiet,-q", gen.quiet, "No progress output");
 

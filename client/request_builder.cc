@@ -33,6 +33,19 @@ std::string RequestBuilder::SamplerName(v1::Sampler sampler) {
   return absl::AsciiStrToLower(v1::Sampler_Name(sampler));
 }
 
+namespace {
+
+// The bytes of `path`; NOT_FOUND naming the flag when it cannot be read.
+absl::StatusOr<std::string> ReadFile(const char* flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat(flag, ": cannot read ", path));
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+}  // namespace
+
 absl::StatusOr<v1::GenerateRequest> RequestBuilder::Build(const GenerateFlags& flags) {
   v1::GenerateRequest r;
   r.set_model(flags.model);
@@ -49,15 +62,19 @@ absl::StatusOr<v1::GenerateRequest> RequestBuilder::Build(const GenerateFlags& f
     }
   }
   if (!flags.semantic_map_png.empty()) {
-    std::ifstream in(flags.semantic_map_png, std::ios::binary);
-    if (!in) {
-      return absl::NotFoundError(
-          absl::StrCat("--semantic-map: cannot read ", flags.semantic_map_png));
-    }
-    std::ostringstream bytes;
-    bytes << in.rdbuf();
-    r.mutable_semantic_map()->set_png(bytes.str());
+    absl::StatusOr<std::string> png = ReadFile("--semantic-map", flags.semantic_map_png);
+    if (!png.ok()) return png.status();
+    r.mutable_semantic_map()->set_png(*std::move(png));
   }
+  if (!flags.low_res_image_png.empty()) {
+    absl::StatusOr<std::string> png = ReadFile("--low-res-image", flags.low_res_image_png);
+    if (!png.ok()) return png.status();
+    r.set_low_res_image(*std::move(png));
+  }
+  r.set_classifier_scale(flags.classifier_scale);
+  r.set_upscale(flags.upscale);
+  r.set_upscale_model(flags.upscale_model);
+  r.set_upscale_steps(flags.upscale_steps);
   r.set_width(flags.width);
   r.set_height(flags.height);
   r.set_num_images(flags.num_images);

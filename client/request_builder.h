@@ -27,13 +27,18 @@ struct GenerateFlags {
   uint64_t seed = 0;
   uint32_t preview_every = 0;
   std::string preview_quality;  // "" = the server's default (fast), "fast" or "full"
+  float classifier_scale = 0;   // classifier guidance (needs a class and a model classifier)
+  std::string low_res_image_png;  // a PNG file path for super-resolution models; "" = none
+  bool upscale = false;           // chain the images through a super-resolution model
+  std::string upscale_model;      // "" = the server's first upscaler
+  uint32_t upscale_steps = 0;     // 0 = the upscaler's default
   std::string request_id;
 };
 
 class RequestBuilder {
  public:
   // INVALID_ARGUMENT for an unknown sampler or preview quality name, NOT_FOUND for an
-  // unreadable map file.
+  // unreadable map or low-res image file.
   static absl::StatusOr<v1::GenerateRequest> Build(const GenerateFlags& flags);
   static absl::StatusOr<v1::Sampler> ParseSampler(const std::string& name);
   // "euler_ancestral" for EULER_ANCESTRAL.

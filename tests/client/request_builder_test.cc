@@ -71,6 +71,30 @@ TEST(RequestBuilderTest, PreviewQualityIsFastFullOrTheServerDefault) {
   EXPECT_THAT(bad.status().message(), HasSubstr("--preview-quality"));
 }
 
+TEST(RequestBuilderTest, GuidanceAndSuperResolutionFlagsAreCopied) {
+  const std::filesystem::path path =
+      std::filesystem::temp_directory_path() / "request_builder_low_res.png";
+  std::ofstream(path, std::ios::binary) << "\x89PNG fake";
+  GenerateFlags f;
+  f.classifier_scale = 3.5f;
+  f.low_res_image_png = path.string();
+  f.upscale = true;
+  f.upscale_model = "sr";
+  f.upscale_steps = 30;
+  absl::StatusOr<v1::GenerateRequest> r = RequestBuilder::Build(f);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FLOAT_EQ(r->classifier_scale(), 3.5f);
+  EXPECT_EQ(r->low_res_image(), "\x89PNG fake");
+  EXPECT_TRUE(r->upscale());
+  EXPECT_EQ(r->upscale_model(), "sr");
+  EXPECT_EQ(r->upscale_steps(), 30u);
+  std::filesystem::remove(path);
+  f.low_res_image_png = "/nonexistent/low.png";
+  absl::StatusOr<v1::GenerateRequest> bad = RequestBuilder::Build(f);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(bad.status().message(), HasSubstr("--low-res-image"));
+}
+
 TEST(RequestBuilderTest, SamplerSpellings) {
   EXPECT_EQ(*RequestBuilder::ParseSampler("euler-ancestral"), v1::EULER_ANCESTRAL);
   EXPECT_EQ(*RequestBuilder::ParseSampler("DPMPP_2M_KARRAS"), v1::DPMPP_2M_KARRAS);
