@@ -30,7 +30,9 @@ void RequestState::EmitQueued(int position) {
 void RequestState::EmitStarted(const std::string& device, absl::Time now) {
   absl::MutexLock lock(&mu_);
   if (finished_ || started_at_.has_value()) return;
-  started_at_ = now;
+  // The worker reads its clock once per scheduling pass, so a request accepted during that pass
+  // carries a later accepted_at than the pass's `now`: never report a negative queue wait.
+  started_at_ = std::max(now, accepted_at_);
   request_.sink->OnStarted(request_.model, device);
 }
 

@@ -30,6 +30,21 @@ TEST(RequestStateTest, DoneFollowsTheLastImageExactlyOnce) {
   EXPECT_DOUBLE_EQ(sink->timings().run_seconds, 2.0);
 }
 
+TEST(RequestStateTest, AStartBeforeAcceptanceReportsZeroQueueWaitNotNegative) {
+  auto sink = std::make_shared<testing::RecordingSink>();
+  GenerationRequest r;
+  r.request_id = "r2";
+  r.images.resize(1);
+  r.sink = sink;
+  const absl::Time accepted = absl::UnixEpoch() + absl::Seconds(5);
+  RequestState state(std::move(r), accepted, 0);
+  // The worker's pass read its clock just before the request was accepted.
+  state.EmitStarted("cpu", accepted - absl::Microseconds(30));
+  EXPECT_TRUE(state.EmitImage(0, "a", 1, 8, 8, accepted + absl::Seconds(1)));
+  EXPECT_DOUBLE_EQ(sink->timings().queue_seconds, 0.0);
+  EXPECT_DOUBLE_EQ(sink->timings().run_seconds, 1.0);
+}
+
 TEST(RequestStateTest, NothingIsEmittedAfterFinish) {
   auto [state, sink] = Make(1);
   EXPECT_TRUE(state->Finish(absl::CancelledError("x"), absl::UnixEpoch()));
