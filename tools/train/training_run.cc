@@ -149,6 +149,17 @@ absl::Status TrainingRun::TrainAutoencoder(const char* stage, const AutoencoderT
   return trainer->Finish();
 }
 
+absl::StatusOr<LatentCache> TrainingRun::BuildLatentCache(const ClipTokenizer& tokenizer,
+                                                           AutoencoderKL& vae,
+                                                           bool read_only) const {
+  BatchBuilder builder(DataOptions(options_));
+  LatentCacheOptions co;
+  co.size = options_.cache_size;
+  co.num_labels = options_.configs.unet.in_channels - options_.configs.vae.latent_channels;
+  co.read_only = read_only;
+  return LatentCache::Build(co, builder, vae, tokenizer, LatentsDir(), options_.device);
+}
+
 absl::Status TrainingRun::Diffusion() {
   if (fs::exists(DiffusionDir() / "final" / "state.json")) {
     spdlog::info("diffusion: done ({} exists)", (DiffusionDir() / "final").string());
@@ -157,12 +168,7 @@ absl::Status TrainingRun::Diffusion() {
   LDM_ASSIGN_OR_RETURN(ClipTokenizer tokenizer, ClipTokenizer::Load(TokenizerDir()));
   LDM_ASSIGN_OR_RETURN(AutoencoderKL vae,
                        LoadAutoencoderKL(VaeDir(), options_.device, torch::kFloat32));
-  BatchBuilder builder(DataOptions(options_));
-  LatentCacheOptions co;
-  co.size = options_.cache_size;
-  co.num_labels = options_.configs.unet.in_channels - options_.configs.vae.latent_channels;
-  LDM_ASSIGN_OR_RETURN(LatentCache cache, LatentCache::Build(co, builder, vae, tokenizer,
-                                                             LatentsDir(), options_.device));
+  LDM_ASSIGN_OR_RETURN(LatentCache cache, BuildLatentCache(tokenizer, vae, /*read_only=*/false));
 
   DiffusionTrainerOptions o;
   o.unet = options_.configs.unet;
@@ -260,13 +266,7 @@ absl::Status TrainingRun::Classifier() {
   LDM_ASSIGN_OR_RETURN(ClipTokenizer tokenizer, ClipTokenizer::Load(TokenizerDir()));
   LDM_ASSIGN_OR_RETURN(AutoencoderKL vae,
                        LoadAutoencoderKL(VaeDir(), options_.device, torch::kFloat32));
-  BatchBuilder builder(DataOptions(options_));
-  LatentCacheOptions co;
-  co.size = options_.cache_size;
-  co.num_labels = options_.configs.unet.in_channels - options_.configs.vae.latent_channels;
-  co.read_only = true;
-  LDM_ASSIGN_OR_RETURN(LatentCache cache, LatentCache::Build(co, builder, vae, tokenizer,
-                                                             LatentsDir(), options_.device));
+  LDM_ASSIGN_OR_RETURN(LatentCache cache, BuildLatentCache(tokenizer, vae, /*read_only=*/true));
   ClassifierTrainerOptions o;
   o.config = options_.configs.classifier;
   o.scheduler = options_.configs.scheduler;

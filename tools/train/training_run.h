@@ -25,7 +25,10 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/text/clip_tokenizer.h"
 #include "tools/train/autoencoder_trainer.h"
+#include "tools/train/latent_cache.h"
 #include "tools/train/toy_model_configs.h"
 
 namespace ldm::train {
@@ -98,6 +101,10 @@ class TrainingRun {
 
  private:
   AutoencoderTrainerOptions AutoencoderOptions(int64_t steps, double lr) const;
+  // The diffusion stage's latent pool under LatentsDir(), encoded with `vae` on first use;
+  // read_only: a missing chunk is an error instead of being encoded (see LatentCacheOptions).
+  absl::StatusOr<LatentCache> BuildLatentCache(const ClipTokenizer& tokenizer, AutoencoderKL& vae,
+                                               bool read_only) const;
   absl::Status TrainAutoencoder(const char* stage, const AutoencoderTrainerOptions& o,
                                 const std::filesystem::path& dir);
 
