@@ -110,6 +110,11 @@ absl::StatusOr<std::optional<ServerConfig>> ServerConfig::Parse(int argc, const 
       ->envname("LDM_PROMPT_CACHE_SIZE")
       ->check(CLI::Range(0, 1000000))
       ->capture_default_str();
+  app.add_option("--malloc", c.malloc_policy,
+                 "Host malloc policy: heap (keep freed memory for the next step) or system")
+      ->envname("LDM_MALLOC")
+      ->check(CLI::IsMember({"heap", "system"}))
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

@@ -34,6 +34,9 @@ struct ServerConfig {
   std::string log_level = "info";
   int threads = 0;  // torch intra-op threads; 0: torch's default
   int prompt_cache_size = 256;
+  // "heap": glibc keeps freed memory for reuse (core/common/host_allocator.h; 1.8x faster CPU
+  // steps on SD 1.5 shapes, docs/BENCHMARKS.md); "system": glibc's defaults.
+  std::string malloc_policy = "heap";
 
   // Parses argv (and the LDM_* environment). Returns nullopt when --help or --version was
   // handled (the text went to `out`; exit 0).

@@ -21,7 +21,8 @@ TEST(ServerConfigTest, FlagsSetEveryField) {
       {"--model",         "a=/m/one", "--model",          "/m/two/", "--host",      "127.0.0.1",
        "--port",          "0",        "--metrics-port",   "-1",      "--devices",   "cuda:0,cuda:1",
        "--dtype",         "float16",  "--max-batch-rows", "8",       "--max-queue", "3",
-       "--drain-timeout", "2.5",      "--log-level",      "debug",   "--threads",   "4"});
+       "--drain-timeout", "2.5",      "--log-level",      "debug",   "--threads",   "4",
+       "--malloc",        "system"});
   ASSERT_TRUE(c.ok()) << c.status();
   const ServerConfig& config = **c;
   ASSERT_EQ(config.models.size(), 2u);
@@ -38,6 +39,13 @@ TEST(ServerConfigTest, FlagsSetEveryField) {
   EXPECT_DOUBLE_EQ(config.drain_timeout_seconds, 2.5);
   EXPECT_EQ(config.log_level, "debug");
   EXPECT_EQ(config.threads, 4);
+  EXPECT_EQ(config.malloc_policy, "system");
+}
+
+TEST(ServerConfigTest, MallocPolicyDefaultsToHeap) {
+  auto c = ParseArgs({"--model", "/m"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ((*c)->malloc_policy, "heap");
 }
 
 TEST(ServerConfigTest, EnvironmentVariablesAreReadAndFlagsWin) {
@@ -64,6 +72,8 @@ TEST(ServerConfigTest, BadValuesAreInvalidArgument) {
   EXPECT_EQ(ParseArgs({"--model", "/m", "--port", "70000"}).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseArgs({"--model", "/m", "--dtype", "int8"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseArgs({"--model", "/m", "--malloc", "jemalloc"}).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseArgs({"--model", "/m", "--no-such-flag"}).status().code(),
             absl::StatusCode::kInvalidArgument);

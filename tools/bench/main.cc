@@ -14,7 +14,7 @@
 #include "absl/time/clock.h"
 #include "client/image_generation_client.h"
 #include "tools/bench/bench_command_line.h"
-#include "tools/bench/host_allocator.h"
+#include "core/common/host_allocator.h"
 #include "tools/bench/load_generator.h"
 #include "tools/bench/machine_info.h"
 #include "tools/bench/random_model_writer.h"
@@ -185,7 +185,7 @@ int main(int argc, char** argv) {
   }
   if (cmd->mode == "serve" || cmd->mode == "sequential") return RunServe(*cmd);
   if (cmd->mode == "raw") {
-    if (cmd->raw.malloc == "heap" && !HostAllocator::KeepFreedMemory()) {
+    if (cmd->raw.malloc == "heap" && !ldm::HostAllocator::KeepFreedMemory()) {
       std::cerr << "ldm-bench: warning: could not change the malloc policy\n";
       cmd->raw.malloc = "system";
     }

@@ -44,8 +44,8 @@ struct RawOptions {
   int single_runs = 3;                  // 0: skip the single generation
   int png_level = 3;                    // the server's image PNG level
   uint64_t seed = 1;
-  // "heap": HostAllocator::KeepFreedMemory() before loading (the default); "system": glibc's
-  // defaults (for before/after comparisons). Set by main(), recorded in the JSON.
+  // "heap": ldm::HostAllocator::KeepFreedMemory() (core/common) before loading (the default);
+  // "system": glibc's defaults (for before/after comparisons). Set by main(), recorded in the JSON.
   std::string malloc = "heap";
   // When set: after each batch size's timed steps, `step_repeats` more steps run under torch's
   // profiler, written as a Chrome trace to <profile_dir>/rows-<n>.json (summarise them with

@@ -13,7 +13,7 @@
 // elsewhere). Not thread-safe with respect to concurrent mallopt calls.
 #pragma once
 
-namespace ldm::bench {
+namespace ldm {
 
 class HostAllocator {
  public:
@@ -21,4 +21,4 @@ class HostAllocator {
   static bool KeepFreedMemory();
 };
 
-}  // namespace ldm::bench
+}  // namespace ldm

@@ -1,11 +1,11 @@
-#include "tools/bench/host_allocator.h"
+#include "core/common/host_allocator.h"
 
 #include <climits>  // also defines __GLIBC__ on glibc systems
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
 
-namespace ldm::bench {
+namespace ldm {
 
 bool HostAllocator::KeepFreedMemory() {
 #if defined(__GLIBC__)
@@ -18,4 +18,4 @@ bool HostAllocator::KeepFreedMemory() {
 #endif
 }
 
-}  // namespace ldm::bench
+}  // namespace ldm

@@ -1,11 +1,11 @@
-#include "tools/bench/host_allocator.h"
+#include "core/common/host_allocator.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <cstring>
 
-namespace ldm::bench {
+namespace ldm {
 namespace host_allocator_test {
 
 TEST(HostAllocatorTest, GlibcAcceptsThePolicyAndLargeBlocksStillWork) {
@@ -24,4 +24,4 @@ TEST(HostAllocatorTest, GlibcAcceptsThePolicyAndLargeBlocksStillWork) {
 }
 
 }  // namespace host_allocator_test
-}  // namespace ldm::bench
+}  // namespace ldm
