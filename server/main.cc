@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <iostream>
 
-#include "core/common/host_allocator.h"
 #include "server/server_app.h"
 #include "server/server_config.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
@@ -22,10 +21,6 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("ldm"));
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   ldm::server::ServerApp::SetTorchThreads(config.threads);
-  // Before the models load, so that their buffers come from the policy's heap.
-  if (config.malloc_policy == "heap" && !ldm::HostAllocator::KeepFreedMemory()) {
-    spdlog::warn("--malloc heap: the C library refused the policy; using its defaults");
-  }
 
   // Signals are taken synchronously by sigwait below: block them before any thread starts so
   // every thread inherits the mask and no handler runs in a library's thread.

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/common/host_allocator.h"
 #include "core/common/status_macros.h"
 #include "core/pipeline/pipeline.h"
 #include "server/device_memory.h"
@@ -14,6 +15,25 @@
 
 namespace ldm::server {
 namespace {
+
+// --malloc: see ServerConfig::malloc_policy. After loading, so that "auto" can see the models;
+// mallopt only changes how later blocks are served, and the buffers it is about come with the
+// first steps.
+void ApplyMallocPolicy(const std::string& policy, int64_t largest_cpu_weight) {
+  const bool keep = policy == "heap" ||
+                    (policy == "auto" && HostAllocator::ShouldKeepFreedMemory(largest_cpu_weight));
+  if (!keep) {
+    spdlog::info("malloc policy: system (--malloc {}, largest CPU weight {:.1f} MB)", policy,
+                 static_cast<double>(largest_cpu_weight) / 1e6);
+    return;
+  }
+  if (!HostAllocator::KeepFreedMemory()) {
+    spdlog::warn("--malloc {}: the C library refused the heap policy; using its defaults", policy);
+    return;
+  }
+  spdlog::info("malloc policy: heap (--malloc {}, largest CPU weight {:.1f} MB)", policy,
+               static_cast<double>(largest_cpu_weight) / 1e6);
+}
 
 absl::StatusOr<torch::ScalarType> ParseDtype(const std::string& dtype) {
   if (dtype == "float32") return torch::kFloat32;
@@ -90,7 +110,22 @@ void ServerApp::SetTorchThreads(int threads) {
 }
 
 absl::StatusOr<std::vector<DeviceEngines>> ServerApp::LoadEngines(const ServerConfig& config) {
+  // Loading runs torch ops, and the first parallel region of a thread gives that thread its own
+  // OpenMP pool for as long as it lives. A pool kept by the main thread beside the worker's
+  // makes libgomp count more threads than CPUs and switch every barrier to a futex sleep after
+  // ~100 spins (its "throttled" mode): on 2 cores that made a served 1-image step 2.6x slower
+  // than the same step in ldm-bench raw (docs/BENCHMARKS.md). A short-lived thread's pool goes
+  // away when it exits, as the warm-up threads' do.
+  absl::StatusOr<std::vector<DeviceEngines>> result = absl::InternalError("model loading did not run");
+  std::thread loader([&] { result = LoadEnginesOnThisThread(config); });
+  loader.join();
+  return result;
+}
+
+absl::StatusOr<std::vector<DeviceEngines>> ServerApp::LoadEnginesOnThisThread(
+    const ServerConfig& config) {
   LDM_ASSIGN_OR_RETURN(const torch::ScalarType dtype, ParseDtype(config.dtype));
+  int64_t largest_cpu_weight = 0;
   std::vector<DeviceEngines> out;
   for (const std::string& device_name : config.devices) {
     LDM_ASSIGN_OR_RETURN(const torch::Device device, ParseDevice(device_name));
@@ -116,10 +151,14 @@ absl::StatusOr<std::vector<DeviceEngines>> ServerApp::LoadEngines(const ServerCo
       }
       spdlog::info("loaded model {} from {} on {} in {}", model.name, model.path.string(),
                    device_name, absl::FormatDuration(absl::Now() - t0));
+      if (device.is_cpu()) {
+        largest_cpu_weight = std::max(largest_cpu_weight, (*pipeline)->LargestWeightBytes());
+      }
       engines.engines[model.name] = *std::move(pipeline);
     }
     out.push_back(std::move(engines));
   }
+  ApplyMallocPolicy(config.malloc_policy, largest_cpu_weight);
   return out;
 }
 

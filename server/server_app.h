@@ -33,6 +33,8 @@ namespace ldm::server {
 class ServerApp {
  public:
   static absl::StatusOr<std::unique_ptr<ServerApp>> Listen(const ServerConfig& config);
+  // Loads on a short-lived thread (it joins before returning), so that the calling thread never
+  // owns an OpenMP pool of its own; see the .cc.
   static absl::StatusOr<std::vector<DeviceEngines>> LoadEngines(const ServerConfig& config);
   // Torch intra-op threads for the process (`threads` <= 0 keeps torch's default).
   static void SetTorchThreads(int threads);
@@ -54,6 +56,8 @@ class ServerApp {
   GrpcServer& grpc() { return *grpc_; }
 
  private:
+  static absl::StatusOr<std::vector<DeviceEngines>> LoadEnginesOnThisThread(
+      const ServerConfig& config);
   explicit ServerApp(ServerConfig config) : config_(std::move(config)) {}
   void CollectSampledMetrics();
 

@@ -111,9 +111,10 @@ absl::StatusOr<std::optional<ServerConfig>> ServerConfig::Parse(int argc, const 
       ->check(CLI::Range(0, 1000000))
       ->capture_default_str();
   app.add_option("--malloc", c.malloc_policy,
-                 "Host malloc policy: heap (keep freed memory for the next step) or system")
+                 "Host malloc policy: heap (keep freed memory for the next step), system, or "
+                 "auto (heap when a CPU model has a weight above 32 MiB)")
       ->envname("LDM_MALLOC")
-      ->check(CLI::IsMember({"heap", "system"}))
+      ->check(CLI::IsMember({"auto", "heap", "system"}))
       ->capture_default_str();
   try {
     app.parse(argc, argv);

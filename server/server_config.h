@@ -35,8 +35,10 @@ struct ServerConfig {
   int threads = 0;  // torch intra-op threads; 0: torch's default
   int prompt_cache_size = 256;
   // "heap": glibc keeps freed memory for reuse (core/common/host_allocator.h; 1.8x faster CPU
-  // steps on SD 1.5 shapes, docs/BENCHMARKS.md); "system": glibc's defaults.
-  std::string malloc_policy = "heap";
+  // steps on SD 1.5 shapes, but up to 1.5x slower ones on toy-shapes, docs/BENCHMARKS.md);
+  // "system": glibc's defaults; "auto": heap when a model on a CPU device has a UNet/VAE weight
+  // above glibc's largest adaptive mmap threshold (32 MiB), else system.
+  std::string malloc_policy = "auto";
 
   // Parses argv (and the LDM_* environment). Returns nullopt when --help or --version was
   // handled (the text went to `out`; exit 0).

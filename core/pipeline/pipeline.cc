@@ -190,6 +190,18 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Load(const std::filesystem::
   return p;
 }
 
+int64_t Pipeline::LargestWeightBytes() const {
+  int64_t largest = 0;
+  for (const torch::nn::Module* m :
+       {static_cast<const torch::nn::Module*>(unet_.get()),
+        static_cast<const torch::nn::Module*>(vae_.get())}) {
+    for (const at::Tensor& t : m->parameters()) {
+      largest = std::max<int64_t>(largest, t.numel() * static_cast<int64_t>(t.element_size()));
+    }
+  }
+  return largest;
+}
+
 EngineStats Pipeline::stats() const {
   return {cache_->hits(), cache_->misses()};
 }

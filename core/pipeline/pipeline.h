@@ -101,6 +101,9 @@ class Pipeline : public Engine {
   absl::StatusOr<torch::Tensor> DecodeToTensor(const torch::Tensor& latents);
 
   EngineStats stats() const;
+  // Bytes of the largest UNet or VAE parameter tensor as loaded (the largest weight a
+  // convolution may reorder per call; see core/common/host_allocator.h).
+  int64_t LargestWeightBytes() const;
   const ModelExtras& extras() const { return extras_; }
   const PipelineOptions& options() const { return options_; }
   UNet2DConditionModel& unet() { return unet_; }

@@ -42,10 +42,10 @@ TEST(ServerConfigTest, FlagsSetEveryField) {
   EXPECT_EQ(config.malloc_policy, "system");
 }
 
-TEST(ServerConfigTest, MallocPolicyDefaultsToHeap) {
+TEST(ServerConfigTest, MallocPolicyDefaultsToAuto) {
   auto c = ParseArgs({"--model", "/m"});
   ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_EQ((*c)->malloc_policy, "heap");
+  EXPECT_EQ((*c)->malloc_policy, "auto");
 }
 
 TEST(ServerConfigTest, EnvironmentVariablesAreReadAndFlagsWin) {

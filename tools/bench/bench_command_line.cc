@@ -97,8 +97,9 @@ absl::StatusOr<BenchCommand> BenchCommandLine::Parse(const std::vector<std::stri
   raw->add_option("--single-runs", r.single_runs, "single generations (0: skip)");
   raw->add_option("--seed", r.seed, "seed of the generations");
   raw->add_option("--malloc", r.malloc,
-                  "heap: keep freed memory for reuse (default); system: glibc's defaults")
-      ->check(CLI::IsMember({"heap", "system"}));
+                  "heap: keep freed memory for reuse; system: glibc's defaults; auto (default): "
+                  "heap when the model has a weight above 32 MiB")
+      ->check(CLI::IsMember({"auto", "heap", "system"}));
   raw->add_option("--profile-dir", r.profile_dir,
                   "also profile each batch size's steps (Chrome traces rows-N.json)");
   raw->add_option("--json", cmd.json_path, "write the results as JSON");

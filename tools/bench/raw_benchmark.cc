@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "core/common/host_allocator.h"
 #include "core/common/status_macros.h"
 #include "core/common/torch_guard.h"
 #include "core/io/diffusers_folder.h"
@@ -167,9 +168,9 @@ absl::Status CheckOptions(const RawOptions& o) {
     return absl::InvalidArgumentError(
         "--waves, --single-runs, --batch-images and --max-rows must be >= 0");
   }
-  if (o.malloc != "heap" && o.malloc != "system") {
+  if (o.malloc != "auto" && o.malloc != "heap" && o.malloc != "system") {
     return absl::InvalidArgumentError(
-        absl::StrCat("--malloc '", o.malloc, "' must be heap or system"));
+        absl::StrCat("--malloc '", o.malloc, "' must be auto, heap or system"));
   }
   if (o.waves > 0 && o.batch_images == 0 && o.rows.empty()) {
     return absl::InvalidArgumentError("--waves needs --batch-images or a --rows sweep");
@@ -192,6 +193,14 @@ absl::StatusOr<nlohmann::json> RawBenchmark::Run(const RawOptions& o) {
   const double load_seconds = Since(t0);
   const int64_t rss_after_load = CurrentRssBytes();
   LDM_ASSIGN_OR_RETURN(const Weights weights, CountWeights(*p, o.model));
+  std::string malloc_applied = o.malloc;
+  if (o.malloc == "auto") {
+    malloc_applied = "system";
+    if (HostAllocator::ShouldKeepFreedMemory(p->LargestWeightBytes()) &&
+        HostAllocator::KeepFreedMemory()) {
+      malloc_applied = "heap";
+    }
+  }
   const int size = o.size > 0 ? o.size : p->info().native_width;
   const int rows_per_image = o.guidance > 1.0 ? 2 : 1;
 
@@ -205,6 +214,8 @@ absl::StatusOr<nlohmann::json> RawBenchmark::Run(const RawOptions& o) {
       {"dtype", o.dtype},
       {"torch_threads", torch::get_num_threads()},
       {"malloc", o.malloc},
+      {"malloc_applied", malloc_applied},
+      {"largest_weight_bytes", p->LargestWeightBytes()},
       {"torch_version", TORCH_VERSION},
       {"size", size},
       {"steps", o.steps},

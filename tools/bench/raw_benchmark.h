@@ -44,9 +44,11 @@ struct RawOptions {
   int single_runs = 3;                  // 0: skip the single generation
   int png_level = 3;                    // the server's image PNG level
   uint64_t seed = 1;
-  // "heap": ldm::HostAllocator::KeepFreedMemory() (core/common) before loading (the default);
-  // "system": glibc's defaults (for before/after comparisons). Set by main(), recorded in the JSON.
-  std::string malloc = "heap";
+  // "heap": ldm::HostAllocator::KeepFreedMemory() (core/common), set by main() before loading;
+  // "system": glibc's defaults; "auto" (the default, as in ldm-server): heap when the model's
+  // largest weight calls for it (HostAllocator::ShouldKeepFreedMemory), decided by Run() after
+  // loading. Recorded in the JSON as `malloc` (the flag) and `malloc_applied`.
+  std::string malloc = "auto";
   // When set: after each batch size's timed steps, `step_repeats` more steps run under torch's
   // profiler, written as a Chrome trace to <profile_dir>/rows-<n>.json (summarise them with
   // tools/bench/profile_summary.py). The timed figures do not include the profiler.

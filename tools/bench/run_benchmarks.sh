@@ -87,10 +87,10 @@ BEST_ROWS=$(json_get "$OUT/raw-g5.json" "d['best_rows']")
 
 echo "== ldm-server (max batch rows $BEST_ROWS, $THREADS threads) =="
 SERVER_LOG="$OUT/server.log"
-# ldm-server's default --malloc heap is the policy of `ldm-bench raw` (core/common/host_allocator.h).
+# ldm-server and `ldm-bench raw` both default to --malloc auto (core/common/host_allocator.h).
 "$SERVER" --model "bench=$MODEL" --host 127.0.0.1 --port 0 --metrics-port -1 \
   --threads "$THREADS" --max-batch-rows "$BEST_ROWS" --max-queue 1024 --log-level warn \
-  --malloc heap >"$OUT/server.stdout" 2>"$SERVER_LOG" &
+  >"$OUT/server.stdout" 2>"$SERVER_LOG" &
 SERVER_PID=$!
 trap 'kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true' EXIT
 for _ in $(seq 1 600); do

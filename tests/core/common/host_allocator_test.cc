@@ -23,5 +23,13 @@ TEST(HostAllocatorTest, GlibcAcceptsThePolicyAndLargeBlocksStillWork) {
   }
 }
 
+TEST(HostAllocatorTest, OnlyWeightsAboveGlibcsLargestAdaptiveThresholdNeedTheHeapPolicy) {
+  EXPECT_FALSE(HostAllocator::ShouldKeepFreedMemory(0));
+  EXPECT_FALSE(HostAllocator::ShouldKeepFreedMemory(int64_t{32} << 20));
+  EXPECT_TRUE(HostAllocator::ShouldKeepFreedMemory((int64_t{32} << 20) + 1));
+  // SD 1.5's largest UNet convolution: 1280 x 1280 x 3 x 3 float32.
+  EXPECT_TRUE(HostAllocator::ShouldKeepFreedMemory(int64_t{1280} * 1280 * 9 * 4));
+}
+
 }  // namespace host_allocator_test
 }  // namespace ldm

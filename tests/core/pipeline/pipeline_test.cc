@@ -344,6 +344,18 @@ TEST(PipelineTest, LowResImageIsValidatedAgainstTheModel) {
       << r.status();
 }
 
+TEST(PipelineTest, LargestWeightBytesIsTheLargestUNetOrVaeParameter) {
+  auto p = LoadVariant("sd1-tiny");
+  ASSERT_NE(p, nullptr);
+  int64_t expected = 0;
+  for (const torch::nn::Module* m : {static_cast<const torch::nn::Module*>(p->unet().get()),
+                                     static_cast<const torch::nn::Module*>(p->vae().get())}) {
+    for (const auto& t : m->parameters()) expected = std::max(expected, t.numel() * 4);
+  }
+  EXPECT_GT(expected, 0);
+  EXPECT_EQ(p->LargestWeightBytes(), expected);
+}
+
 TEST(PipelineTest, MissingFolderIsNotFound) {
   EXPECT_EQ(Pipeline::Load("/nonexistent/model").status().code(), absl::StatusCode::kNotFound);
 }

@@ -102,8 +102,11 @@ TEST(BenchCommandLineTest, RawParsesEngineOptions) {
   EXPECT_EQ(cmd->raw.device, "cuda");
 }
 
-TEST(BenchCommandLineTest, RawMallocPolicyDefaultsToHeapAndAcceptsSystem) {
-  auto heap = BenchCommandLine::Parse({"raw", "--model", "m"});
+TEST(BenchCommandLineTest, RawMallocPolicyDefaultsToAutoAndAcceptsHeapAndSystem) {
+  auto automatic = BenchCommandLine::Parse({"raw", "--model", "m"});
+  ASSERT_TRUE(automatic.ok()) << automatic.status();
+  EXPECT_EQ(automatic->raw.malloc, "auto");
+  auto heap = BenchCommandLine::Parse({"raw", "--model", "m", "--malloc", "heap"});
   ASSERT_TRUE(heap.ok()) << heap.status();
   EXPECT_EQ(heap->raw.malloc, "heap");
   auto system = BenchCommandLine::Parse({"raw", "--model", "m", "--malloc", "system"});

@@ -58,6 +58,10 @@ TEST(RawBenchmarkTest, ReportsStepRatesGenerationsAndMemory) {
   EXPECT_GT((*r)["weight_bytes"].get<int64_t>(), 0);
   EXPECT_GT((*r)["weight_file_bytes"].get<int64_t>(), 0);
   EXPECT_GE((*r)["peak_rss_bytes"].get<int64_t>(), (*r)["weight_bytes"].get<int64_t>());
+  // --malloc auto keeps glibc's defaults for a model whose weights are all small.
+  EXPECT_EQ((*r)["malloc"], "auto");
+  EXPECT_EQ((*r)["malloc_applied"], "system");
+  EXPECT_LT((*r)["largest_weight_bytes"].get<int64_t>(), int64_t{32} << 20);
 }
 
 TEST(RawBenchmarkTest, MaxRowsCapsTheBestBatchAndFixedBatchSkipsTheSweep) {
