@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tools/bench/run_benchmarks.sh --quick end to end on a tiny random model: every JSON file, the
 # summary, the plot and the rendered tables of a copy of docs/BENCHMARKS.md, with zero failed
-# requests. Usage: run_benchmarks_quick_test.sh BUILD_DIR SOURCE_DIR
+# requests; then tools/bench/run_paired.sh --quick (2 rounds): every round in the summary and the
+# doc's paired block. Usage: run_benchmarks_quick_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 BUILD=$1
 SRC=$2
@@ -37,5 +38,19 @@ for name in ["serve-g5", "serve-g1", "sequential-g5", "sequential-g1", "serve-op
         assert p["images"] > 0, name
 summary = json.load(open(f"{sys.argv[1]}/summary.json"))
 assert len(summary["targets"]) == 6, summary
+PYEOF
+"$SRC/tools/bench/run_paired.sh" --quick --rounds 2 --build "$BUILD" --model "$TMP/tiny" \
+  --out "$TMP/paired" --doc "$TMP/BENCHMARKS.md" --threads 1 --rows 4 >"$TMP/log" 2>&1 ||
+  fail "run_paired.sh exited $?"
+grep -q '^| round | raw limit g5' "$TMP/BENCHMARKS.md" || fail "paired block not rendered"
+grep -q '## GPU recipe' "$TMP/BENCHMARKS.md" || fail "text outside the paired block was lost"
+"$PY" - "$TMP/paired" <<'PYEOF' || fail "paired summary"
+import json, sys
+s = json.load(open(f"{sys.argv[1]}/paired-summary.json"))
+assert [r["round"] for r in s["rounds"]] == [1, 2], s["rounds"]
+assert not s["skipped"], s["skipped"]
+assert len(s["targets"]) == 6, s["targets"]
+for t in s["targets"]:
+    assert t["min"] <= t["median"] <= t["max"], t
 PYEOF
 echo "PASS"
