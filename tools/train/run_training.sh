@@ -34,7 +34,7 @@ STAGES="all"
 ARGS=(--work-dir "$WORK" --out "$REPO/models/toy-shapes" --resume --seed 0
       --device "$DEVICE" --threads "$THREADS"
       --ae-steps 4000 --ae-batch 32 --ae-lr 8e-4 --decoder-steps 1500 --decoder-lr 2e-4
-      --unet-steps 12000 --unet-batch 64 --unet-lr 5e-4 --ema-decay 0.998 --cache-size 32768
+      --unet-steps 8000 --unet-batch 64 --unet-lr 5e-4 --ema-decay 0.998 --cache-size 32768
       --checkpoint-steps 250 --checkpoint-minutes 10 --log-every 10)
 
 run() {
