@@ -80,8 +80,10 @@ int Worker::RowsOf(const RequestState& state) const {
 bool Worker::RunOnce() {
   const absl::Time now = clock_->Now();
   SweepCancelled(now);
+  admitting_ = true;
   Admit(now);
   UpdateCounts();
+  admitting_ = false;
   if (active_.empty()) return false;
   StepNextGroup();
   UpdateCounts();

@@ -58,7 +58,10 @@ class Worker {
 
   int active_jobs() const { return active_jobs_.load(); }
   int active_rows() const { return active_rows_.load(); }
-  bool idle() const { return active_jobs_.load() == 0; }
+  // No admitted work: false from the moment Admit() may take a request off the queue until the
+  // counts include it, so Scheduler::Drain (queue empty, then every worker idle) cannot see a
+  // request that is in neither place.
+  bool idle() const { return !admitting_.load() && active_jobs_.load() == 0; }
   const std::string& device() const { return options_.device; }
   const std::map<std::string, std::unique_ptr<Engine>>& engines() const { return engines_; }
 
@@ -91,6 +94,7 @@ class Worker {
   double step_seconds_ewma_ = 0.0;  // per model call, for deadline estimates
 
   std::atomic<int> active_jobs_{0};
+  std::atomic<bool> admitting_{false};
   std::atomic<int> active_rows_{0};
   std::atomic<bool> stop_{false};
   std::thread thread_;
