@@ -20,19 +20,13 @@ namespace {
 // mallopt only changes how later blocks are served, and the buffers it is about come with the
 // first steps.
 void ApplyMallocPolicy(const std::string& policy, int64_t largest_cpu_weight) {
-  const bool keep = policy == "heap" ||
-                    (policy == "auto" && HostAllocator::ShouldKeepFreedMemory(largest_cpu_weight));
-  if (!keep) {
-    spdlog::info("malloc policy: system (--malloc {}, largest CPU weight {:.1f} MB)", policy,
-                 static_cast<double>(largest_cpu_weight) / 1e6);
+  const bool heap = HostAllocator::ApplyPolicy(policy, largest_cpu_weight);
+  if (!heap && policy == "heap") {
+    spdlog::warn("--malloc heap: the C library refused the heap policy; using its defaults");
     return;
   }
-  if (!HostAllocator::KeepFreedMemory()) {
-    spdlog::warn("--malloc {}: the C library refused the heap policy; using its defaults", policy);
-    return;
-  }
-  spdlog::info("malloc policy: heap (--malloc {}, largest CPU weight {:.1f} MB)", policy,
-               static_cast<double>(largest_cpu_weight) / 1e6);
+  spdlog::info("malloc policy: {} (--malloc {}, largest CPU weight {:.1f} MB)",
+               heap ? "heap" : "system", policy, static_cast<double>(largest_cpu_weight) / 1e6);
 }
 
 absl::StatusOr<torch::ScalarType> ParseDtype(const std::string& dtype) {
@@ -116,7 +110,8 @@ absl::StatusOr<std::vector<DeviceEngines>> ServerApp::LoadEngines(const ServerCo
   // ~100 spins (its "throttled" mode): on 2 cores that made a served 1-image step 2.6x slower
   // than the same step in ldm-bench raw (docs/BENCHMARKS.md). A short-lived thread's pool goes
   // away when it exits, as the warm-up threads' do.
-  absl::StatusOr<std::vector<DeviceEngines>> result = absl::InternalError("model loading did not run");
+  absl::StatusOr<std::vector<DeviceEngines>> result =
+      absl::InternalError("model loading did not run");
   std::thread loader([&] { result = LoadEnginesOnThisThread(config); });
   loader.join();
   return result;

@@ -18,4 +18,10 @@ bool HostAllocator::KeepFreedMemory() {
 #endif
 }
 
+bool HostAllocator::ApplyPolicy(const std::string& policy, int64_t largest_weight_bytes) {
+  const bool wanted =
+      policy == "heap" || (policy == "auto" && ShouldKeepFreedMemory(largest_weight_bytes));
+  return wanted && KeepFreedMemory();
+}
+
 }  // namespace ldm

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace ldm {
 
@@ -37,6 +38,11 @@ class HostAllocator {
   static bool ShouldKeepFreedMemory(int64_t largest_weight_bytes) {
     return largest_weight_bytes > kLargestAdaptiveMmapThreshold;
   }
+
+  // The `--malloc` flag of ldm-server and ldm-bench raw: "heap" calls KeepFreedMemory(),
+  // "auto" does when ShouldKeepFreedMemory(largest_weight_bytes), "system" (or anything else)
+  // changes nothing. Returns whether the heap policy is in effect afterwards.
+  static bool ApplyPolicy(const std::string& policy, int64_t largest_weight_bytes);
 };
 
 }  // namespace ldm

@@ -193,14 +193,10 @@ absl::StatusOr<nlohmann::json> RawBenchmark::Run(const RawOptions& o) {
   const double load_seconds = Since(t0);
   const int64_t rss_after_load = CurrentRssBytes();
   LDM_ASSIGN_OR_RETURN(const Weights weights, CountWeights(*p, o.model));
-  std::string malloc_applied = o.malloc;
-  if (o.malloc == "auto") {
-    malloc_applied = "system";
-    if (HostAllocator::ShouldKeepFreedMemory(p->LargestWeightBytes()) &&
-        HostAllocator::KeepFreedMemory()) {
-      malloc_applied = "heap";
-    }
-  }
+  const int64_t largest_weight_bytes = p->LargestWeightBytes();
+  // "heap" was applied by main() before loading; applying it again changes nothing.
+  const std::string malloc_applied =
+      HostAllocator::ApplyPolicy(o.malloc, largest_weight_bytes) ? "heap" : "system";
   const int size = o.size > 0 ? o.size : p->info().native_width;
   const int rows_per_image = o.guidance > 1.0 ? 2 : 1;
 
@@ -215,7 +211,7 @@ absl::StatusOr<nlohmann::json> RawBenchmark::Run(const RawOptions& o) {
       {"torch_threads", torch::get_num_threads()},
       {"malloc", o.malloc},
       {"malloc_applied", malloc_applied},
-      {"largest_weight_bytes", p->LargestWeightBytes()},
+      {"largest_weight_bytes", largest_weight_bytes},
       {"torch_version", TORCH_VERSION},
       {"size", size},
       {"steps", o.steps},

@@ -31,5 +31,14 @@ TEST(HostAllocatorTest, OnlyWeightsAboveGlibcsLargestAdaptiveThresholdNeedTheHea
   EXPECT_TRUE(HostAllocator::ShouldKeepFreedMemory(int64_t{1280} * 1280 * 9 * 4));
 }
 
+TEST(HostAllocatorTest, ApplyPolicyFollowsTheFlagAndTheAutoRule) {
+  EXPECT_FALSE(HostAllocator::ApplyPolicy("system", int64_t{1} << 40));
+  EXPECT_FALSE(HostAllocator::ApplyPolicy("auto", int64_t{1} << 20));
+#if defined(__GLIBC__)
+  EXPECT_TRUE(HostAllocator::ApplyPolicy("auto", int64_t{64} << 20));
+  EXPECT_TRUE(HostAllocator::ApplyPolicy("heap", 0));
+#endif
+}
+
 }  // namespace host_allocator_test
 }  // namespace ldm
