@@ -49,6 +49,8 @@ done
 
 BENCH="$BUILD/ldm-bench"
 SERVER="$BUILD/ldm-server"
+# shellcheck source=tools/bench/bench_server.sh
+source "$ROOT/tools/bench/bench_server.sh"
 for bin in "$BENCH" "$SERVER"; do
   if [[ ! -x "$bin" ]]; then
     echo "run_benchmarks: $bin is not built (bash scripts/build.sh)" >&2
@@ -86,31 +88,9 @@ BEST_ROWS=$(json_get "$OUT/raw-g5.json" "d['best_rows']")
   --json "$OUT/raw-g1.json"
 
 echo "== ldm-server (max batch rows $BEST_ROWS, $THREADS threads) =="
-SERVER_LOG="$OUT/server.log"
-# ldm-server and `ldm-bench raw` both default to --malloc auto (core/common/host_allocator.h).
-"$SERVER" --model "bench=$MODEL" --host 127.0.0.1 --port 0 --metrics-port -1 \
-  --threads "$THREADS" --max-batch-rows "$BEST_ROWS" --max-queue 1024 --log-level warn \
-  >"$OUT/server.stdout" 2>"$SERVER_LOG" &
-SERVER_PID=$!
-trap 'kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true' EXIT
-for _ in $(seq 1 600); do
-  if grep -q '^listening on' "$OUT/server.stdout" 2>/dev/null; then break; fi
-  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-    echo "run_benchmarks: ldm-server exited; see $SERVER_LOG" >&2
-    exit 1
-  fi
-  sleep 0.1
-done
-TARGET=$(sed -n 's/^listening on .*:\([0-9]*\)$/127.0.0.1:\1/p' "$OUT/server.stdout" | head -1)
-if [[ -z "$TARGET" ]]; then
-  echo "run_benchmarks: ldm-server did not announce its port" >&2
-  exit 1
-fi
+bench_start_server "$SERVER" "$MODEL" "$THREADS" "$BEST_ROWS" "$OUT"
 COMMON=(--target "$TARGET" --wait 600 --sizes "$SIZE" --steps "$STEPS" \
         --preview-every "$PREVIEW_EVERY")
-
-# Failed requests (exit 3) are reported in the JSON and the tables; anything else stops the run.
-run_bench() { "$BENCH" "$@" || [[ $? -eq 3 ]]; }
 
 for g in 5 1; do
   echo "== serve, guidance $g =="
@@ -134,8 +114,7 @@ run_bench serve --target "$TARGET" --wait 600 --preview-every "$PREVIEW_EVERY" \
   --conditioning text,class,map,text+class+map --sizes "$SIZE,$((2 * SIZE))" --prompts 16 \
   --concurrency "$TOP" --requests "$MIX_REQUESTS" --json "$OUT/serve-mixed.json"
 
-kill "$SERVER_PID"
-wait "$SERVER_PID" || true
+bench_stop_server
 trap - EXIT
 
 if ((RENDER)); then

@@ -42,6 +42,8 @@ while (($#)); do
 done
 BENCH="$BUILD/ldm-bench"
 SERVER="$BUILD/ldm-server"
+# shellcheck source=tools/bench/bench_server.sh
+source "$ROOT/tools/bench/bench_server.sh"
 for bin in "$BENCH" "$SERVER"; do
   [[ -x "$bin" ]] || { echo "run_paired: $bin is not built" >&2; exit 1; }
 done
@@ -52,32 +54,6 @@ if ((QUICK)); then STEPS=2; WAVES=1; SINGLES=1; TOP=4; TOP_REQ=(--requests 4); S
 mkdir -p "$OUT"
 rm -f "$OUT"/round-*.json
 
-SERVER_PID=""
-stop_server() {
-  if [[ -n "$SERVER_PID" ]]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=""
-  fi
-}
-trap stop_server EXIT
-
-start_server() {
-  "$SERVER" --model "bench=$MODEL" --host 127.0.0.1 --port 0 --metrics-port -1 \
-    --threads "$THREADS" --max-batch-rows "$ROWS" --max-queue 1024 --log-level warn \
-    >"$OUT/server.stdout" 2>"$OUT/server.log" &
-  SERVER_PID=$!
-  for _ in $(seq 1 600); do
-    grep -q '^listening on' "$OUT/server.stdout" 2>/dev/null && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { echo "run_paired: ldm-server exited" >&2; exit 1; }
-    sleep 0.1
-  done
-  TARGET=$(sed -n 's/^listening on .*:\([0-9]*\)$/127.0.0.1:\1/p' "$OUT/server.stdout" | head -1)
-  [[ -n "$TARGET" ]] || { echo "run_paired: no port announced" >&2; exit 1; }
-}
-
-run_bench() { "$BENCH" "$@" || [[ $? -eq 3 ]]; }
-
 for r in $(seq 1 "$ROUNDS"); do
   echo "== round $r/$ROUNDS =="
   for g in 5 1; do
@@ -87,7 +63,7 @@ for r in $(seq 1 "$ROUNDS"); do
       --size 64 --steps "$STEPS" --guidance "$g" --waves "$WAVES" --single-runs "$SINGLES" \
       --json "$OUT/round-$r-raw-g$g.json" >/dev/null
   done
-  start_server
+  bench_start_server "$SERVER" "$MODEL" "$THREADS" "$ROWS" "$OUT"
   COMMON=(--target "$TARGET" --wait 600 --sizes 64 --steps "$STEPS" --preview-every 1)
   run_bench serve "${COMMON[@]}" --guidance 5 --concurrency 1 --requests "$C1_REQ" \
     --json "$OUT/round-$r-serve-g5-c1.json" >/dev/null
@@ -97,7 +73,7 @@ for r in $(seq 1 "$ROUNDS"); do
     run_bench sequential "${COMMON[@]}" --guidance "$g" --requests "$SEQ_REQ" \
       --json "$OUT/round-$r-sequential-g$g.json" >/dev/null
   done
-  stop_server
+  bench_stop_server
 done
 trap - EXIT
 
