@@ -137,6 +137,7 @@ absl::StatusOr<std::vector<DeviceEngines>> ServerApp::LoadEnginesOnThisThread(
       options.device = device;
       options.dtype = dtype;
       options.prompt_cache_size = static_cast<size_t>(config.prompt_cache_size);
+      options.step_threads = config.step_threads;
       absl::StatusOr<std::unique_ptr<Pipeline>> pipeline = Pipeline::Load(model.path, options);
       if (!pipeline.ok()) {
         return absl::Status(
@@ -154,6 +155,9 @@ absl::StatusOr<std::vector<DeviceEngines>> ServerApp::LoadEnginesOnThisThread(
     out.push_back(std::move(engines));
   }
   ApplyMallocPolicy(config.malloc_policy, largest_cpu_weight);
+  spdlog::info("torch intra-op threads {}, step threads {} (CPU batches split into up to {} "
+               "row chunks)",
+               torch::get_num_threads(), config.step_threads, config.step_threads);
   return out;
 }
 

@@ -105,6 +105,13 @@ absl::StatusOr<std::optional<ServerConfig>> ServerConfig::Parse(int argc, const 
       ->envname("LDM_THREADS")
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
+  app.add_option("--step-threads", c.step_threads,
+                 "CPU: run each batched UNet/VAE call as this many row chunks in parallel, each "
+                 "with --threads intra-op threads (on a CPU, --threads 1 --step-threads <cores> "
+                 "steps more steadily than --threads <cores>); 1 = one call per batch")
+      ->envname("LDM_STEP_THREADS")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
   app.add_option("--prompt-cache-size", c.prompt_cache_size,
                  "Prompt embeddings cached per model replica; 0 disables")
       ->envname("LDM_PROMPT_CACHE_SIZE")

@@ -33,6 +33,9 @@ struct ServerConfig {
   double drain_timeout_seconds = 30;
   std::string log_level = "info";
   int threads = 0;  // torch intra-op threads; 0: torch's default
+  // CPU devices: each UNet/VAE batch runs as up to this many row chunks in parallel, each with
+  // `threads` intra-op threads (PipelineOptions::step_threads); 1: one call per batch.
+  int step_threads = 1;
   int prompt_cache_size = 256;
   // "heap": glibc keeps freed memory for reuse (core/common/host_allocator.h; 1.8x faster CPU
   // steps on SD 1.5 shapes, but up to 1.5x slower ones on toy-shapes, docs/BENCHMARKS.md);

@@ -97,6 +97,9 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Load(const std::filesystem::
                                     torch::TensorOptions().device(device).dtype(options.dtype));
   }
   p->cache_ = std::make_unique<PromptEmbeddingCache>(options.prompt_cache_size);
+  if (options.step_threads > 1 && device.is_cpu()) {
+    p->splitter_ = std::make_unique<BatchSplitter>(options.step_threads);
+  }
 
   ModelInfo& info = p->info_;
   info.name = p->options_.name;
@@ -510,7 +513,7 @@ std::vector<absl::Status> Pipeline::StepBatch(const std::vector<DenoiseJob*>& jo
   torch::Tensor cls = classes.empty()
                           ? torch::Tensor()
                           : torch::tensor(classes, torch::kInt64).to(options_.device);
-  torch::Tensor out = unet_->forward(sample, timesteps, emb, cls);
+  torch::Tensor out = ForwardUnet(sample, timesteps, emb, cls);
   // One classifier forward + backward over the rows that asked for classifier guidance only.
   torch::Tensor grads;
   if (!guided_x.empty()) {
@@ -548,6 +551,25 @@ std::vector<absl::Status> Pipeline::StepBatch(const std::vector<DenoiseJob*>& jo
     }
   }
   return statuses;
+}
+
+torch::Tensor Pipeline::ForwardUnet(const torch::Tensor& sample, const torch::Tensor& timesteps,
+                                    const torch::Tensor& context,
+                                    const torch::Tensor& class_labels) {
+  const int64_t rows = sample.size(0);
+  const int chunks = splitter_ == nullptr ? 1 : splitter_->Chunks(rows);
+  if (chunks <= 1) return unet_->forward(sample, timesteps, context, class_labels);
+  // Every UNet input is per row, so row chunks are independent UNet calls.
+  auto rows_of = [](const torch::Tensor& t, int64_t begin, int64_t end) {
+    return t.defined() ? t.slice(0, begin, end) : t;
+  };
+  std::vector<torch::Tensor> parts(static_cast<size_t>(chunks));
+  splitter_->ForEachChunk(rows, [&](int chunk, int64_t begin, int64_t end) {
+    parts[static_cast<size_t>(chunk)] =
+        unet_->forward(sample.slice(0, begin, end), timesteps.slice(0, begin, end),
+                       rows_of(context, begin, end), rows_of(class_labels, begin, end));
+  });
+  return torch::cat(parts, 0);
 }
 
 std::vector<absl::Status> Pipeline::Step(absl::Span<Job* const> jobs) {
@@ -593,9 +615,28 @@ std::vector<absl::Status> Pipeline::Step(absl::Span<Job* const> jobs) {
 absl::StatusOr<torch::Tensor> Pipeline::DecodeToTensor(const torch::Tensor& latents) {
   c10::InferenceMode inference;
   const double scale = vae_->config().scaling_factor;
-  LDM_ASSIGN_OR_RETURN(torch::Tensor decoded,
-                       vae_->RunDecode((latents / scale).to(options_.device, vae_dtype_)));
+  LDM_ASSIGN_OR_RETURN(const torch::Tensor z, TorchGuard("decode", [&]() {
+                         return (latents / scale).to(options_.device, vae_dtype_);
+                       }));
+  const int64_t rows = z.size(0);
+  const int chunks = splitter_ == nullptr ? 1 : splitter_->Chunks(rows);
+  std::vector<absl::StatusOr<torch::Tensor>> parts(static_cast<size_t>(std::max(1, chunks)));
+  if (chunks <= 1) {
+    parts[0] = vae_->RunDecode(z);
+  } else {
+    // RunDecode catches torch's exceptions itself, so no chunk throws.
+    splitter_->ForEachChunk(rows, [&](int chunk, int64_t begin, int64_t end) {
+      parts[static_cast<size_t>(chunk)] = vae_->RunDecode(z.slice(0, begin, end));
+    });
+  }
+  std::vector<torch::Tensor> decoded_parts;
+  for (absl::StatusOr<torch::Tensor>& part : parts) {
+    LDM_RETURN_IF_ERROR(part.status());
+    decoded_parts.push_back(*std::move(part));
+  }
   return TorchGuard("decode", [&]() {
+    const torch::Tensor decoded =
+        decoded_parts.size() == 1 ? decoded_parts.front() : torch::cat(decoded_parts, 0);
     return (decoded.to(torch::kFloat32) / 2 + 0.5).clamp(0, 1);
   });
 }

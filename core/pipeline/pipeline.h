@@ -30,6 +30,8 @@
 // JobSpec::seed, in a fixed order (initial latents, then the sampler's draws), so an image does not
 // depend on what else shares its batch.
 //
+// With PipelineOptions::step_threads > 1 on a CPU, the pipeline owns that many - 1 helper threads
+// that run row chunks of its UNet and VAE calls (the calling thread runs the first chunk).
 // Thread safety: Engine methods are for one thread at a time (the owning worker); info() and
 // Generate() on distinct Pipelines are independent. Every public method runs under
 // c10::InferenceMode and returns errors as Status (libtorch exceptions are caught).
@@ -44,6 +46,7 @@
 #include <torch/types.h>
 
 #include "absl/status/statusor.h"
+#include "core/common/batch_splitter.h"
 #include "core/io/diffusers_folder.h"
 #include "core/io/model_config.h"
 #include "core/nn/autoencoder_kl.h"
@@ -64,6 +67,11 @@ struct PipelineOptions {
   torch::ScalarType dtype = torch::kFloat32;  // fp16/bf16 on CUDA
   size_t prompt_cache_size = 256;          // 0 disables the cache
   int max_decode_batch = 8;                // VAE decode chunk size
+  // CPU only (ignored on CUDA): UNet and VAE batches are split into up to this many row chunks
+  // that run concurrently, each with the process's torch intra-op threads (BatchSplitter; on a
+  // CPU, N chunks x 1 intra-op thread step more steadily than 1 x N, docs/BENCHMARKS.md).
+  // 1: one call over the whole batch. Results match the unsplit call to float rounding.
+  int step_threads = 1;
 };
 
 struct GenerateOptions {
@@ -127,6 +135,9 @@ class Pipeline : public Engine {
   // then), then advances each job's sampler, returning one status per job (a failed sampler step
   // leaves that job unchanged).
   std::vector<absl::Status> StepBatch(const std::vector<DenoiseJob*>& jobs);
+  // unet_->forward over the batch, in row chunks on splitter_ when there is one (throws).
+  torch::Tensor ForwardUnet(const torch::Tensor& sample, const torch::Tensor& timesteps,
+                            const torch::Tensor& context, const torch::Tensor& class_labels);
 
   PipelineOptions options_;
   ModelInfo info_;
@@ -142,6 +153,7 @@ class Pipeline : public Engine {
   torch::Tensor latent_rgb_bias_;  // [3]
   torch::Tensor null_context_;     // [1, 1, D] zeros for UNets without text (undefined: text)
   std::unique_ptr<PromptEmbeddingCache> cache_;
+  std::unique_ptr<BatchSplitter> splitter_;  // null: whole-batch calls
 };
 
 }  // namespace ldm

@@ -22,7 +22,7 @@ TEST(ServerConfigTest, FlagsSetEveryField) {
        "--port",          "0",        "--metrics-port",   "-1",      "--devices",   "cuda:0,cuda:1",
        "--dtype",         "float16",  "--max-batch-rows", "8",       "--max-queue", "3",
        "--drain-timeout", "2.5",      "--log-level",      "debug",   "--threads",   "4",
-       "--malloc",        "system"});
+       "--malloc",        "system",   "--step-threads",   "2"});
   ASSERT_TRUE(c.ok()) << c.status();
   const ServerConfig& config = **c;
   ASSERT_EQ(config.models.size(), 2u);
@@ -39,13 +39,23 @@ TEST(ServerConfigTest, FlagsSetEveryField) {
   EXPECT_DOUBLE_EQ(config.drain_timeout_seconds, 2.5);
   EXPECT_EQ(config.log_level, "debug");
   EXPECT_EQ(config.threads, 4);
+  EXPECT_EQ(config.step_threads, 2);
   EXPECT_EQ(config.malloc_policy, "system");
 }
 
-TEST(ServerConfigTest, MallocPolicyDefaultsToAuto) {
+TEST(ServerConfigTest, MallocPolicyDefaultsToAutoAndBatchesToOneChunk) {
   auto c = ParseArgs({"--model", "/m"});
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ((*c)->malloc_policy, "auto");
+  EXPECT_EQ((*c)->step_threads, 1);
+}
+
+TEST(ServerConfigTest, StepThreadsComeFromTheEnvironmentToo) {
+  ::setenv("LDM_STEP_THREADS", "3", 1);
+  auto c = ParseArgs({"--model", "/m"});
+  ::unsetenv("LDM_STEP_THREADS");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ((*c)->step_threads, 3);
 }
 
 TEST(ServerConfigTest, EnvironmentVariablesAreReadAndFlagsWin) {
@@ -74,6 +84,8 @@ TEST(ServerConfigTest, BadValuesAreInvalidArgument) {
   EXPECT_EQ(ParseArgs({"--model", "/m", "--dtype", "int8"}).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseArgs({"--model", "/m", "--malloc", "jemalloc"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseArgs({"--model", "/m", "--step-threads", "0"}).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseArgs({"--model", "/m", "--no-such-flag"}).status().code(),
             absl::StatusCode::kInvalidArgument);

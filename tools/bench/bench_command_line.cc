@@ -82,6 +82,10 @@ absl::StatusOr<BenchCommand> BenchCommandLine::Parse(const std::vector<std::stri
   raw->add_option("--dtype", r.dtype, "float32, float16 or bfloat16")
       ->check(CLI::IsMember({"float32", "float16", "bfloat16"}));
   raw->add_option("--threads", r.threads, "torch intra-op threads (0: torch's default)");
+  raw->add_option("--step-threads", r.step_threads,
+                  "CPU: row chunks of each UNet/VAE batch run in parallel, as ldm-server "
+                  "--step-threads")
+      ->check(CLI::Range(1, 1024));
   raw->add_option("--rows", r.rows, "UNet batch sizes of the sweep")->delimiter(',');
   bool no_sweep = false;
   raw->add_flag("--no-sweep", no_sweep, "skip the batch-size sweep");

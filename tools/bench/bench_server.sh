@@ -1,7 +1,10 @@
 # Sourced by run_benchmarks.sh and run_paired.sh: a benchmark ldm-server on a free local port.
 #
-#   bench_start_server SERVER MODEL THREADS ROWS OUT   starts it (stdout/log under OUT) and waits
-#                                                      for its port; sets SERVER_PID and TARGET
+#   bench_start_server SERVER MODEL THREADS ROWS OUT [STEP_THREADS]
+#                                                      starts it (stdout/log under OUT; torch
+#                                                      intra-op THREADS, --step-threads
+#                                                      STEP_THREADS, default 1) and waits for its
+#                                                      port; sets SERVER_PID and TARGET
 #   bench_stop_server                                  stops it (SIGTERM, waits); safe to repeat
 #   run_bench ARGS...                                  ldm-bench, where exit 3 (failed requests,
 #                                                      reported in the JSON) is not an error
@@ -20,11 +23,11 @@ bench_stop_server() {
 }
 
 bench_start_server() {
-  local server=$1 model=$2 threads=$3 rows=$4 out=$5
+  local server=$1 model=$2 threads=$3 rows=$4 out=$5 step_threads=${6:-1}
   local me
   me=$(basename "$0" .sh)
   "$server" --model "bench=$model" --host 127.0.0.1 --port 0 --metrics-port -1 \
-    --threads "$threads" --max-batch-rows "$rows" --max-queue 1024 --log-level warn \
+    --threads "$threads" --step-threads "$step_threads" --max-batch-rows "$rows" --max-queue 1024 --log-level warn \
     >"$out/server.stdout" 2>"$out/server.log" &
   SERVER_PID=$!
   trap bench_stop_server EXIT

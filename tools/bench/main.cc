@@ -131,10 +131,11 @@ int RunRaw(const BenchCommand& cmd) {
   absl::StatusOr<nlohmann::json> result = RawBenchmark::Run(cmd.raw);
   if (!result.ok()) return Fail(result.status());
   const nlohmann::json& r = *result;
-  std::cout << absl::StrFormat("model %s  %dx%d  %s  threads %d  load %.2f s\n",
-                               r["model"].get<std::string>(), r["size"].get<int>(),
-                               r["size"].get<int>(), r["dtype"].get<std::string>(),
-                               r["torch_threads"].get<int>(), r["load_seconds"].get<double>());
+  std::cout << absl::StrFormat(
+      "model %s  %dx%d  %s  threads %d x %d step threads  load %.2f s\n",
+      r["model"].get<std::string>(), r["size"].get<int>(), r["size"].get<int>(),
+      r["dtype"].get<std::string>(), r["torch_threads"].get<int>(),
+      r["step_threads"].get<int>(), r["load_seconds"].get<double>());
   if (!r["unet_steps"].empty()) {
     std::cout << absl::StrFormat("%6s %12s %12s %12s\n", "rows", "step s", "steps/s", "rows/s");
     for (const auto& p : r["unet_steps"]) {

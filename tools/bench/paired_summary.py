@@ -9,6 +9,7 @@ Standard library only.
 import argparse
 import datetime
 import json
+import os
 import re
 import statistics
 import sys
@@ -102,10 +103,13 @@ def main():
         results.append({"what": what, "median": value, "min": lo, "max": hi, "op": op,
                         "target": target, "status": "met" if ok else "**missed**"})
 
+    with open(os.path.join(args.dir, f"round-{rounds[0][0]}-raw-g5.json")) as f:
+        raw = json.load(f)
     lines = [f"Measured {datetime.date.today().isoformat()} with `{args.command}`: "
              f"{len(rounds)} rounds (each: raw limit and one raw generation, then a fresh "
-             f"ldm-server at concurrency 1 and 16 and sequential serving, back to back). Raw "
-             f"JSON: `{args.dir}/`."]
+             f"ldm-server at concurrency 1 and 16 and sequential serving, back to back), raw and "
+             f"server both with {raw['torch_threads']} torch threads x "
+             f"{raw.get('step_threads', 1)} step threads. Raw JSON: `{args.dir}/`."]
     if skipped:
         lines.append("Left out: " + "; ".join(skipped) + ".")
     lines += ["", "| metric | median | min | max | target | status |", "|---|---|---|---|---|---|"]

@@ -188,6 +188,7 @@ absl::StatusOr<nlohmann::json> RawBenchmark::Run(const RawOptions& o) {
   LDM_ASSIGN_OR_RETURN(po.device,
                        TorchGuard("--device", [&]() { return torch::Device(o.device); }));
   po.dtype = dtype;
+  po.step_threads = o.step_threads;
   auto t0 = Clock::now();
   LDM_ASSIGN_OR_RETURN(std::unique_ptr<Pipeline> p, Pipeline::Load(o.model, po));
   const double load_seconds = Since(t0);
@@ -209,6 +210,7 @@ absl::StatusOr<nlohmann::json> RawBenchmark::Run(const RawOptions& o) {
       {"device", o.device},
       {"dtype", o.dtype},
       {"torch_threads", torch::get_num_threads()},
+      {"step_threads", o.step_threads},
       {"malloc", o.malloc},
       {"malloc_applied", malloc_applied},
       {"largest_weight_bytes", largest_weight_bytes},

@@ -31,6 +31,7 @@ struct RawOptions {
   std::string device = "cpu";                        // cpu, cuda, cuda:N
   std::string dtype = "float32";                     // float32, float16, bfloat16
   int threads = 0;                                   // torch intra-op threads; 0 = torch's default
+  int step_threads = 1;                              // PipelineOptions::step_threads (CPU)
   std::vector<int> rows = {1, 2, 4, 8, 16, 32, 64};  // empty: skip the sweep
   int step_repeats = 5;  // timed steps per batch size (after one warm-up step)
   int max_rows = 0;      // cap on the best batch (the server's --max-batch-rows)

@@ -131,7 +131,8 @@ def render_serve(d, args):
     lines = [
         f"Measured {datetime.date.today().isoformat()} with `{args.command}` on {m['cpu']} "
         f"({m['logical_cores']} logical cores, {m['kernel']}), torch {raw5['torch_version']}, "
-        f"{raw5['torch_threads']} torch threads. Model `{args.model}`, "
+        f"{raw5['torch_threads']} torch threads x {raw5.get('step_threads', 1)} step threads. "
+        f"Model `{args.model}`, "
         f"{raw5['size']}x{raw5['size']}, {raw5['steps']} steps, sampler {raw5['sampler']}; "
         f"server `--max-batch-rows {raw5['best_rows']}`. Raw JSON: `{d}/`.",
         "",

@@ -3,17 +3,19 @@
 # plot from the JSON it writes (see docs/BENCHMARKS.md, "Method").
 #
 #   tools/bench/run_benchmarks.sh [--model DIR] [--build DIR] [--out DIR] [--doc FILE]
-#                                 [--plot FILE] [--threads N] [--quick] [--no-render]
+#                                 [--plot FILE] [--threads N] [--step-threads S] [--quick]
+#                                 [--no-render]
 #
 # Defaults: the shipped model models/toy-shapes, ./build, JSON into docs/bench/, the doc
-# docs/BENCHMARKS.md, the plot docs/images/bench-concurrency.png, torch threads = nproc.
+# docs/BENCHMARKS.md, the plot docs/images/bench-concurrency.png, 1 torch thread x nproc step
+# threads.
 # --quick: a smoke run (few steps, few requests, concurrency up to 4) for tests and new
 # machines; its numbers are not benchmarks. Needs a built ldm-server and ldm-bench.
 #
 # Steps (all at SIZE x SIZE, STEPS steps, the model's default sampler):
 #   1. raw-g5.json / raw-g1.json   ldm-bench raw: UNet steps/s at 1..64 rows, full generations at
 #                                  the best batch (<= 2 x the top concurrency rows), one alone
-#   2. ldm-server with --max-batch-rows = that best batch, --threads N
+#   2. ldm-server with --max-batch-rows = that best batch, --threads N --step-threads S
 #   3. serve-g5.json / serve-g1.json   closed-loop sweep over CONCURRENCY at guidance 5 and 1
 #   4. sequential-g5.json / sequential-g1.json   the same requests one at a time
 #   5. serve-open.json    open loop: Poisson arrivals at 50% and 90% of the raw limit
@@ -29,7 +31,11 @@ BUILD=${LDM_BUILD_DIR:-build}
 OUT=docs/bench
 DOC=docs/BENCHMARKS.md
 PLOT=docs/images/bench-concurrency.png
-THREADS=$(nproc)
+# CPU thread layout of both the raw runs and the server: NPROC row chunks per batch, each on one
+# intra-op thread (--step-threads; on the CI machine steadier and faster than one chunk on NPROC
+# intra-op threads, see docs/BENCHMARKS.md "Thread layout").
+THREADS=1
+STEP_THREADS=$(nproc)
 QUICK=0
 RENDER=1
 while (($#)); do
@@ -40,6 +46,7 @@ while (($#)); do
     --doc) DOC=$2; shift 2 ;;
     --plot) PLOT=$2; shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
+    --step-threads) STEP_THREADS=$2; shift 2 ;;
     --quick) QUICK=1; shift ;;
     --no-render) RENDER=0; shift ;;
     -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
@@ -79,16 +86,17 @@ json_get() { "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); print(ev
 
 echo "== raw (in process) =="
 MAX_ROWS=$((2 * TOP))
-"$BENCH" raw --model "$MODEL" --threads "$THREADS" --rows "$ROWS" --step-repeats "$REPEATS" \
-  --max-rows "$MAX_ROWS" --size "$SIZE" --steps "$STEPS" --guidance "$GUIDANCE" --waves "$WAVES" \
-  --single-runs "$SINGLES" --json "$OUT/raw-g5.json"
+"$BENCH" raw --model "$MODEL" --threads "$THREADS" --step-threads "$STEP_THREADS" \
+  --rows "$ROWS" --step-repeats "$REPEATS" --max-rows "$MAX_ROWS" --size "$SIZE" \
+  --steps "$STEPS" --guidance "$GUIDANCE" --waves "$WAVES" --single-runs "$SINGLES" \
+  --json "$OUT/raw-g5.json"
 BEST_ROWS=$(json_get "$OUT/raw-g5.json" "d['best_rows']")
-"$BENCH" raw --model "$MODEL" --threads "$THREADS" --no-sweep --batch-images "$BEST_ROWS" \
-  --size "$SIZE" --steps "$STEPS" --guidance 1 --waves "$WAVES" --single-runs "$SINGLES" \
-  --json "$OUT/raw-g1.json"
+"$BENCH" raw --model "$MODEL" --threads "$THREADS" --step-threads "$STEP_THREADS" \
+  --no-sweep --batch-images "$BEST_ROWS" --size "$SIZE" --steps "$STEPS" --guidance 1 \
+  --waves "$WAVES" --single-runs "$SINGLES" --json "$OUT/raw-g1.json"
 
-echo "== ldm-server (max batch rows $BEST_ROWS, $THREADS threads) =="
-bench_start_server "$SERVER" "$MODEL" "$THREADS" "$BEST_ROWS" "$OUT"
+echo "== ldm-server (max batch rows $BEST_ROWS, $THREADS threads x $STEP_THREADS step threads) =="
+bench_start_server "$SERVER" "$MODEL" "$THREADS" "$BEST_ROWS" "$OUT" "$STEP_THREADS"
 COMMON=(--target "$TARGET" --wait 600 --sizes "$SIZE" --steps "$STEPS" \
         --preview-every "$PREVIEW_EVERY")
 

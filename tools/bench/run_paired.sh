@@ -6,9 +6,9 @@
 # the "paired" block of docs/BENCHMARKS.md).
 #
 #   tools/bench/run_paired.sh [--model DIR] [--build DIR] [--out DIR] [--rounds K]
-#                             [--threads N] [--rows R] [--doc FILE] [--quick] [--no-render]
+#                             [--threads N] [--step-threads S] [--rows R] [--doc FILE] [--quick] [--no-render]
 #
-# Defaults: models/toy-shapes, ./build, docs/bench/paired, 5 rounds, nproc torch threads, R = 32
+# Defaults: models/toy-shapes, ./build, docs/bench/paired, 5 rounds, 1 torch thread x nproc step threads, R = 32
 # batch rows (the best batch of run_benchmarks.sh's raw sweep on the CI machine), doc
 # docs/BENCHMARKS.md. All at 64x64, 25 steps, the model's default sampler, a preview every step.
 # --quick: 2 steps, few requests (a smoke run for tests; not a benchmark).
@@ -20,7 +20,11 @@ MODEL=models/toy-shapes
 BUILD=${LDM_BUILD_DIR:-build}
 OUT=docs/bench/paired
 ROUNDS=5
-THREADS=$(nproc)
+# CPU thread layout of both the raw runs and the server: NPROC row chunks per batch, each on one
+# intra-op thread (--step-threads; on the CI machine steadier and faster than one chunk on NPROC
+# intra-op threads, see docs/BENCHMARKS.md "Thread layout").
+THREADS=1
+STEP_THREADS=$(nproc)
 ROWS=32
 DOC=docs/BENCHMARKS.md
 QUICK=0
@@ -32,6 +36,7 @@ while (($#)); do
     --out) OUT=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
+    --step-threads) STEP_THREADS=$2; shift 2 ;;
     --rows) ROWS=$2; shift 2 ;;
     --doc) DOC=$2; shift 2 ;;
     --quick) QUICK=1; shift ;;
@@ -59,11 +64,12 @@ for r in $(seq 1 "$ROUNDS"); do
   for g in 5 1; do
     IMAGES=$ROWS
     ((g > 1)) && IMAGES=$((ROWS / 2))
-    "$BENCH" raw --model "$MODEL" --threads "$THREADS" --no-sweep --batch-images "$IMAGES" \
-      --size 64 --steps "$STEPS" --guidance "$g" --waves "$WAVES" --single-runs "$SINGLES" \
+    "$BENCH" raw --model "$MODEL" --threads "$THREADS" --step-threads "$STEP_THREADS" \
+      --no-sweep --batch-images "$IMAGES" --size 64 --steps "$STEPS" --guidance "$g" \
+      --waves "$WAVES" --single-runs "$SINGLES" \
       --json "$OUT/round-$r-raw-g$g.json" >/dev/null
   done
-  bench_start_server "$SERVER" "$MODEL" "$THREADS" "$ROWS" "$OUT"
+  bench_start_server "$SERVER" "$MODEL" "$THREADS" "$ROWS" "$OUT" "$STEP_THREADS"
   COMMON=(--target "$TARGET" --wait 600 --sizes 64 --steps "$STEPS" --preview-every 1)
   run_bench serve "${COMMON[@]}" --guidance 5 --concurrency 1 --requests "$C1_REQ" \
     --json "$OUT/round-$r-serve-g5-c1.json" >/dev/null

@@ -93,6 +93,46 @@ TEST(PipelineTest, ClassAndMapConditioningBatchesToo) {
   EXPECT_TRUE(testing::AllClose(static_cast<DenoiseJob*>(jb.get())->latents, RunAlone(*p, b), 1e-4));
 }
 
+TEST(PipelineTest, StepThreadsSplitUNetAndVaeBatchesWithTheSameResults) {
+  auto root = testing::FixturesDir();
+  ASSERT_TRUE(root.ok()) << root.status();
+  PipelineOptions split_options;
+  split_options.step_threads = 3;
+  auto split = Pipeline::Load(*root / "models" / "ldm-cond-tiny", split_options);
+  ASSERT_TRUE(split.ok()) << split.status();
+  auto whole = LoadVariant("ldm-cond-tiny");
+  ASSERT_NE(whole, nullptr);
+  JobSpec a = Spec("a", "ddim", 3, 7.5, 1);  // 2 rows (CFG)
+  a.class_label = 3;
+  JobSpec b = Spec("b", "euler", 3, 1.0, 2);  // 1 row
+  b.class_label = 5;
+  b.semantic_map = LabelMap{32, 32, std::vector<uint8_t>(32 * 32, 2)};
+  JobSpec c = Spec("c", "dpmpp_2m", 3, 3.0, 3);  // 2 rows
+  c.class_label = 0;
+  auto run = [&](Pipeline& p) {
+    std::vector<std::unique_ptr<Job>> jobs;
+    for (const JobSpec& s : {a, b, c}) jobs.push_back(p.CreateJob(s).value());
+    std::vector<Job*> ptrs;
+    for (auto& j : jobs) ptrs.push_back(j.get());
+    while (!ptrs.front()->done()) {
+      for (const auto& s : p.Step(absl::MakeSpan(ptrs))) EXPECT_TRUE(s.ok()) << s;
+    }
+    std::vector<torch::Tensor> latents;
+    for (Job* j : ptrs) latents.push_back(static_cast<DenoiseJob*>(j)->latents.clone());
+    auto decoded = p.DecodeToTensor(torch::cat(latents, 0));
+    EXPECT_TRUE(decoded.ok()) << decoded.status();
+    return std::make_pair(latents, decoded.ok() ? *decoded : torch::Tensor());
+  };
+  const auto [split_latents, split_images] = run(**split);
+  const auto [whole_latents, whole_images] = run(*whole);
+  for (size_t i = 0; i < split_latents.size(); ++i) {
+    EXPECT_TRUE(testing::AllClose(split_latents[i], whole_latents[i], 1e-4)) << "job " << i;
+  }
+  ASSERT_TRUE(split_images.defined() && whole_images.defined());
+  EXPECT_EQ(split_images.sizes(), whole_images.sizes());
+  EXPECT_TRUE(testing::AllClose(split_images, whole_images, 1e-4));
+}
+
 TEST(PipelineTest, SameSeedSameImageDifferentSeedDifferentImage) {
   auto p = LoadVariant("sd1-tiny");
   ASSERT_NE(p, nullptr);
