@@ -54,7 +54,7 @@ for bin in "$BENCH" "$SERVER"; do
 done
 [[ -f "$MODEL/model_index.json" ]] || { echo "run_paired: $MODEL is not a model folder" >&2; exit 1; }
 
-STEPS=25; WAVES=2; SINGLES=3; TOP=16; TOP_REQ=(); SEQ_REQ=8; C1_REQ=8
+STEPS=25; WAVES=2; SINGLES=8; TOP=16; TOP_REQ=(); SEQ_REQ=8; C1_REQ=16
 if ((QUICK)); then STEPS=2; WAVES=1; SINGLES=1; TOP=4; TOP_REQ=(--requests 4); SEQ_REQ=2; C1_REQ=2; fi
 mkdir -p "$OUT"
 rm -f "$OUT"/round-*.json

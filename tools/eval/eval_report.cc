@@ -26,6 +26,20 @@ const RowStats* Find(const EvalResult& r, EvalKind k, double g) {
   return it == r.rows.end() ? nullptr : &it->second;
 }
 
+// One row of the per-guidance tables (no diversity column when `diversity` is false).
+std::string RowLine(const std::string& label, EvalKind k, const RowStats& r, bool diversity) {
+  const std::string div = diversity ? absl::StrFormat(" %6.3f", r.diversity()) : "";
+  if (IsMap(k)) {
+    return absl::StrFormat("%-9s %6d %6s %6s %6s %6s %6s %6s %6s %6.3f%s\n", label, r.images, "-",
+                           "-", "-", "-", "-", "-", "-", r.miou(), div);
+  }
+  return absl::StrFormat("%-9s %6d %6.3f %6.3f %6.3f %6s %6s %6.3f %6.3f %6s%s\n", label,
+                         r.images, r.color(), r.shape(), r.objects_right(),
+                         r.size_stated ? absl::StrFormat("%.3f", r.size()) : "-",
+                         r.position_stated ? absl::StrFormat("%.3f", r.position()) : "-",
+                         r.count(), r.all(), "-", div);
+}
+
 std::set<double> Scales(const EvalResult& r) {
   std::set<double> s;
   for (const auto& [key, row] : r.rows) s.insert(key.second);
@@ -42,19 +56,7 @@ std::string EvalReport::Text(const EvalResult& result) {
                           "color", "shape", "obj_ok", "size", "pos", "count", "all", "mIoU", "div");
     for (EvalKind k : kKinds) {
       const RowStats* r = Find(result, k, g);
-      if (r == nullptr) continue;
-      if (IsMap(k)) {
-        absl::StrAppendFormat(&out, "%-9s %6d %6s %6s %6s %6s %6s %6s %6s %6.3f %6.3f\n",
-                              EvalKindName(k), r->images, "-", "-", "-", "-", "-", "-", "-",
-                              r->miou(), r->diversity());
-      } else {
-        absl::StrAppendFormat(&out, "%-9s %6d %6.3f %6.3f %6.3f %6s %6s %6.3f %6.3f %6s %6.3f\n",
-                              EvalKindName(k), r->images, r->color(), r->shape(),
-                              r->objects_right(),
-                              r->size_stated ? absl::StrFormat("%.3f", r->size()) : "-",
-                              r->position_stated ? absl::StrFormat("%.3f", r->position()) : "-",
-                              r->count(), r->all(), "-", r->diversity());
-      }
+      if (r != nullptr) absl::StrAppend(&out, RowLine(EvalKindName(k), k, *r, true));
     }
   }
   absl::StrAppend(&out, "\nguidance sweep (headline accuracy / diversity)\n");
@@ -75,6 +77,20 @@ std::string EvalReport::Text(const EvalResult& result) {
   if (result.autoencoder_images > 0) {
     absl::StrAppendFormat(&out, "\nautoencoder PSNR %.2f dB on %d held-out images\n",
                           result.autoencoder_psnr, result.autoencoder_images);
+  }
+  if (!result.autoencoder_ceiling.empty()) {
+    absl::StrAppend(&out,
+                    "\nautoencoder ceiling (held-out images as rendered, then after a VAE round "
+                    "trip; scenes scored on every fact they have)\n");
+    absl::StrAppendFormat(&out, "%-9s %-10s %6s %6s %6s %6s %6s %6s %6s %6s %6s\n", "kind", "image",
+                          "images", "color", "shape", "obj_ok", "size", "pos", "count", "all",
+                          "mIoU");
+    for (const auto& [k, rows] : result.autoencoder_ceiling) {
+      absl::StrAppend(&out, RowLine(absl::StrFormat("%-9s %-10s", EvalKindName(k), "truth"), k,
+                                    rows.first, false));
+      absl::StrAppend(&out, RowLine(absl::StrFormat("%-9s %-10s", EvalKindName(k), "round trip"),
+                                    k, rows.second, false));
+    }
   }
   if (!result.classifier_sweep.empty()) {
     absl::StrAppendFormat(&out,
@@ -160,8 +176,14 @@ nlohmann::json EvalReport::Json(const EvalResult& result) {
                           {"pass", hi.diversity() < lo.diversity()},
                           {"images", hi.images}});
   }
+  nlohmann::json ceiling = nlohmann::json::object();
+  for (const auto& [k, rows] : result.autoencoder_ceiling) {
+    ceiling[EvalKindName(k)] = {{"truth", rows.first.ToJson()},
+                                {"round_trip", rows.second.ToJson()}};
+  }
   return {{"rows", rows},
           {"classifier_sweep", sweep},
+          {"autoencoder_ceiling", ceiling},
           {"autoencoder_psnr_db", result.autoencoder_psnr},
           {"autoencoder_images", result.autoencoder_images},
           {"acceptance", acceptance}};

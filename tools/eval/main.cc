@@ -84,6 +84,13 @@ int main(int argc, char** argv) {
   app.add_option("--hand-maps", suite.hand_maps, "hand-drawn-like maps");
   app.add_option("--suite-seed", suite.seed, "dataset seed of the held-out conditions");
   app.add_option("--psnr-images", psnr_images, "held-out images for the VAE PSNR (0: skip)");
+  int ceiling_images = 256;
+  bool ceiling_only = false;
+  app.add_option("--ceiling-images", ceiling_images,
+                 "held-out scenes, maps and hand-drawn maps scored after a VAE round trip (the "
+                 "autoencoder ceiling; 0: skip)");
+  app.add_flag("--ceiling-only", ceiling_only,
+               "only the autoencoder PSNR and ceiling (no generation)");
   app.add_option("--json", json_path, "write the results as JSON");
   app.add_option("--grid", grid_path, "write a sample grid PNG");
   app.add_option("--grid-guidance", grid_guidance, "guidance scale shown in the grid");
@@ -127,6 +134,11 @@ int main(int argc, char** argv) {
   if (sweep_only) {
     eo.guidance_scales.clear();
     psnr_images = 0;
+    ceiling_images = 0;
+  }
+  if (ceiling_only) {
+    eo.guidance_scales.clear();
+    conditions.clear();
   }
   ldm::eval::ShapesEvaluator evaluator(pipeline->get(), eo);
   auto progress = [](const std::string& msg) { spdlog::info("{}", msg); };
@@ -151,11 +163,18 @@ int main(int argc, char** argv) {
     result->autoencoder_psnr = *psnr;
     result->autoencoder_images = psnr_images;
   }
+  if (ceiling_images > 0) {
+    absl::Status s = evaluator.AutoencoderCeiling(ceiling_images, suite.seed, &*result);
+    if (!s.ok()) {
+      spdlog::error("{}", s.ToString());
+      return 1;
+    }
+  }
   std::cout << ldm::eval::EvalReport::Text(*result) << std::flush;
   if (!json_path.empty()) {
     std::ofstream(json_path) << ldm::eval::EvalReport::Json(*result).dump(2) << "\n";
   }
-  if (!grid_path.empty()) {
+  if (!grid_path.empty() && !ceiling_only) {
     // One row per kind: its first grid_columns conditions; map kinds get an input row above.
     auto it = result->samples.find(grid_guidance);
     if (it == result->samples.end()) {

@@ -97,20 +97,15 @@ absl::Status ShapesEvaluator::RunClassifierSweep(
   return absl::OkStatus();
 }
 
-absl::StatusOr<double> ShapesEvaluator::AutoencoderPsnr(int count, uint64_t dataset_seed) {
-  shapes::ShapesDatasetOptions o;
-  o.seed = dataset_seed;
-  shapes::ShapesDataset dataset(o);
-  double se = 0, values = 0;
-  const int chunk = 32;
-  for (int start = 0; start < count; start += chunk) {
-    const int m = std::min(chunk, count - start);
-    std::vector<shapes::ShapesSample> samples;
+absl::StatusOr<std::vector<Image8>> ShapesEvaluator::RoundTrip(
+    const std::vector<shapes::ShapesSample>& samples) {
+  std::vector<Image8> out;
+  const size_t chunk = 32;
+  for (size_t start = 0; start < samples.size(); start += chunk) {
+    const size_t end = std::min(samples.size(), start + chunk);
     std::vector<torch::Tensor> xs;
-    for (int i = 0; i < m; ++i) {
-      // Alternate scenes and map samples: both kinds reach the decoder at inference.
-      samples.push_back(i % 2 == 0 ? dataset.Sample(start + i) : dataset.MapSample(start + i));
-      const auto& s = samples.back();
+    for (size_t i = start; i < end; ++i) {
+      const shapes::ShapesSample& s = samples[i];
       xs.push_back(torch::from_blob(const_cast<uint8_t*>(s.rgb.data()), {s.height, s.width, 3},
                                     torch::kUInt8)
                        .permute({2, 0, 1})
@@ -123,15 +118,94 @@ absl::StatusOr<double> ShapesEvaluator::AutoencoderPsnr(int count, uint64_t data
     LDM_ASSIGN_OR_RETURN(DiagonalGaussian post, pipeline_->vae()->RunEncode(x));
     const double sf = pipeline_->vae()->config().scaling_factor;
     LDM_ASSIGN_OR_RETURN(torch::Tensor decoded, pipeline_->DecodeToTensor(post.mean * sf));
-    LDM_RETURN_IF_ERROR(TorchGuard("psnr", [&]() {
-      torch::Tensor out = decoded.mul(255.0).round().clamp(0, 255).cpu();
-      torch::Tensor ref = x.add(1.0).mul(127.5).round().clamp(0, 255);
-      se += (out - ref).square().sum().item<double>();
-      values += static_cast<double>(out.numel());
+    LDM_RETURN_IF_ERROR(TorchGuard("round trip", [&]() {
+      const torch::Tensor u8 =
+          decoded.mul(255.0).round().clamp(0, 255).to(torch::kUInt8).permute({0, 2, 3, 1}).cpu()
+              .contiguous();
+      for (int64_t i = 0; i < u8.size(0); ++i) {
+        Image8 img;
+        img.height = static_cast<int>(u8.size(1));
+        img.width = static_cast<int>(u8.size(2));
+        img.channels = 3;
+        const uint8_t* p = u8[i].data_ptr<uint8_t>();
+        img.pixels.assign(p, p + u8[i].numel());
+        out.push_back(std::move(img));
+      }
     }));
+  }
+  return out;
+}
+
+absl::StatusOr<double> ShapesEvaluator::AutoencoderPsnr(int count, uint64_t dataset_seed) {
+  shapes::ShapesDatasetOptions o;
+  o.seed = dataset_seed;
+  shapes::ShapesDataset dataset(o);
+  std::vector<shapes::ShapesSample> samples;
+  for (int i = 0; i < count; ++i) {
+    // Alternate scenes and map samples: both kinds reach the decoder at inference.
+    samples.push_back(i % 2 == 0 ? dataset.Sample(i) : dataset.MapSample(i));
+  }
+  LDM_ASSIGN_OR_RETURN(std::vector<Image8> decoded, RoundTrip(samples));
+  double se = 0, values = 0;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    for (size_t k = 0; k < samples[i].rgb.size(); ++k) {
+      const double d = static_cast<double>(decoded[i].pixels[k]) - samples[i].rgb[k];
+      se += d * d;
+    }
+    values += static_cast<double>(samples[i].rgb.size());
   }
   const double mse = se / std::max(values, 1.0);
   return mse == 0 ? INFINITY : 10.0 * std::log10(255.0 * 255.0 / mse);
+}
+
+absl::Status ShapesEvaluator::AutoencoderCeiling(int count, uint64_t dataset_seed,
+                                                 EvalResult* result) {
+  shapes::ShapesDatasetOptions o;
+  o.seed = dataset_seed;
+  shapes::ShapesDataset dataset(o);
+  shapes::ShapesAnalyzer analyzer;
+  auto score = [&](EvalKind kind, const std::vector<shapes::ShapesSample>& samples,
+                   const std::vector<EvalCondition>& conditions) -> absl::Status {
+    LDM_ASSIGN_OR_RETURN(std::vector<Image8> decoded, RoundTrip(samples));
+    for (size_t i = 0; i < samples.size(); ++i) {
+      const shapes::ShapesSample& s = samples[i];
+      const Image8 truth{s.width, s.height, 3, s.rgb};
+      // Scenes are filed under the caption kind of their object count.
+      const EvalKind k = kind == EvalKind::kCaption1 && s.objects.size() == 2 ? EvalKind::kCaption2
+                                                                              : kind;
+      auto& [truth_row, vae_row] = result->autoencoder_ceiling[k];
+      LDM_ASSIGN_OR_RETURN(ImageScore t, EvalMetrics::ScoreImage(analyzer, conditions[i], truth));
+      LDM_ASSIGN_OR_RETURN(ImageScore v,
+                           EvalMetrics::ScoreImage(analyzer, conditions[i], decoded[i]));
+      truth_row.Add(t);
+      vae_row.Add(v);
+    }
+    return absl::OkStatus();
+  };
+  std::vector<shapes::ShapesSample> scenes, maps, hand_maps;
+  std::vector<EvalCondition> scene_conditions, map_conditions, hand_conditions;
+  auto map_condition = [](EvalKind kind, const shapes::ShapesSample& s) {
+    EvalCondition c;
+    c.kind = kind;
+    c.truth_map = s.label_map;
+    return c;
+  };
+  for (int i = 0; i < count; ++i) {
+    scenes.push_back(dataset.Sample(i));
+    EvalCondition c;
+    c.kind = scenes.back().objects.size() == 1 ? EvalKind::kCaption1 : EvalKind::kCaption2;
+    for (const shapes::ShapeObject& obj : scenes.back().objects) {
+      c.expected.objects.push_back({obj.shape, obj.color, obj.size, obj.position});
+    }
+    scene_conditions.push_back(std::move(c));
+    maps.push_back(dataset.MapSample(i));
+    map_conditions.push_back(map_condition(EvalKind::kMap, maps.back()));
+    hand_maps.push_back(dataset.HandDrawnMapSample(i));
+    hand_conditions.push_back(map_condition(EvalKind::kHandMap, hand_maps.back()));
+  }
+  LDM_RETURN_IF_ERROR(score(EvalKind::kCaption1, scenes, scene_conditions));
+  LDM_RETURN_IF_ERROR(score(EvalKind::kMap, maps, map_conditions));
+  return score(EvalKind::kHandMap, hand_maps, hand_conditions);
 }
 
 }  // namespace ldm::eval

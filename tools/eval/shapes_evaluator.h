@@ -3,7 +3,8 @@
 // For every guidance scale and condition it generates images_per_condition images (seeds
 // seed + 1000 * condition + i, the same at every scale so scales are compared on equal noise),
 // scores each with EvalMetrics::ScoreImage and records the condition's diversity. Rows are
-// (kind, guidance). AutoencoderPsnr measures the VAE's round trip on held-out dataset images.
+// (kind, guidance). AutoencoderPsnr measures the VAE's round trip on held-out dataset images,
+// AutoencoderCeiling the analyzer's scores on such round trips (the bound of any latent model).
 // RunClassifierSweep does the same for the class conditions at one CFG scale (1: no CFG) and
 // each classifier guidance scale (ADM's accuracy / diversity trade-off); the model needs a
 // classifier.
@@ -19,6 +20,7 @@
 #include "core/pipeline/pipeline.h"
 #include "tools/eval/eval_metrics.h"
 #include "tools/eval/eval_suite.h"
+#include "tools/shapes/shapes_types.h"
 
 namespace ldm::eval {
 
@@ -41,6 +43,10 @@ struct EvalResult {
   std::map<double, std::map<size_t, std::vector<Image8>>> samples;
   double autoencoder_psnr = 0;
   int autoencoder_images = 0;
+  // AutoencoderCeiling: per kind (kCaption1: one-object scenes, kCaption2: two-object scenes,
+  // kMap, kHandMap), the scores of the held-out images themselves (first) and of their VAE
+  // round trips (second).
+  std::map<EvalKind, std::pair<RowStats, RowStats>> autoencoder_ceiling;
   // Classifier guidance sweep: classifier_scale -> class-condition stats (at sweep_guidance).
   std::map<double, RowStats> classifier_sweep;
   double sweep_guidance = 1.0;
@@ -60,8 +66,17 @@ class ShapesEvaluator {
   // PSNR (dB, over the pooled squared error) of VAE encode (posterior mean) -> decode on
   // `count` held-out images of the dataset with seed `dataset_seed`.
   absl::StatusOr<double> AutoencoderPsnr(int count, uint64_t dataset_seed);
+  // What the autoencoder alone allows (a latent model cannot draw more than its VAE decodes):
+  // `count` held-out scenes and `count` maps and hand-drawn maps of the dataset with seed
+  // `dataset_seed`, scored with ShapesAnalyzer as rendered and after a VAE round trip. Scenes are
+  // scored on every fact they have (color, shape, size, position, count), maps by mIoU. Fills
+  // `result`->autoencoder_ceiling.
+  absl::Status AutoencoderCeiling(int count, uint64_t dataset_seed, EvalResult* result);
 
  private:
+  // VAE encode (posterior mean) -> decode of dataset images, as uint8 RGB images.
+  absl::StatusOr<std::vector<Image8>> RoundTrip(const std::vector<shapes::ShapesSample>& samples);
+
   // images_per_condition images of condition `ci` (seeds as documented above).
   absl::StatusOr<std::vector<Image8>> GenerateImages(const EvalCondition& c, size_t ci,
                                                      double guidance, double classifier_scale);

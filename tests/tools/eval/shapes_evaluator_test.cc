@@ -1,6 +1,6 @@
 // ShapesEvaluator's classifier guidance sweep on an untrained tiny shapes model with a random
 // classifier (the numbers mean nothing; the bookkeeping, seeds and report do), and its refusal on a
-// model without a classifier.
+// model without a classifier; the autoencoder ceiling's bookkeeping on the same tiny model.
 #include "tools/eval/shapes_evaluator.h"
 
 #include <gtest/gtest.h>
@@ -78,6 +78,43 @@ TEST_F(ClassifierSweepTest, AModelWithoutAClassifierIsRefused) {
   EvalResult result;
   EXPECT_EQ(evaluator.RunClassifierSweep(Classes(), &result).code(),
             absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(ClassifierSweepTest, AutoencoderCeilingScoresTruthAndRoundTripOfTheSameImages) {
+  auto p = Pipeline::Load(*dir_ / "plain");
+  ASSERT_TRUE(p.ok()) << p.status();
+  ShapesEvaluator evaluator(p->get(), Options());
+  EvalResult result;
+  absl::Status s = evaluator.AutoencoderCeiling(24, 1000003, &result);
+  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_EQ(result.autoencoder_ceiling.size(), 4u);
+  int scenes = 0;
+  for (const auto& [kind, rows] : result.autoencoder_ceiling) {
+    const auto& [truth, round_trip] = rows;
+    EXPECT_EQ(truth.images, round_trip.images) << EvalKindName(kind);
+    EXPECT_GT(truth.images, 0) << EvalKindName(kind);
+    if (kind == EvalKind::kMap || kind == EvalKind::kHandMap) {
+      EXPECT_EQ(truth.images, 24);
+      // The analyzer reads the rendered maps back almost exactly (shading and edges aside).
+      EXPECT_GT(truth.miou(), 0.9) << EvalKindName(kind);
+    } else {
+      scenes += truth.images;
+      // Every fact of a rendered scene is stated, and the analyzer finds them on the render.
+      EXPECT_EQ(truth.position_stated, truth.objects) << EvalKindName(kind);
+      EXPECT_EQ(truth.size_stated, truth.objects) << EvalKindName(kind);
+      EXPECT_GT(truth.all(), 0.9) << EvalKindName(kind);
+    }
+  }
+  EXPECT_EQ(scenes, 24);
+  const std::string text = EvalReport::Text(result);
+  EXPECT_NE(text.find("autoencoder ceiling"), std::string::npos) << text;
+  EXPECT_NE(text.find("round trip"), std::string::npos) << text;
+  const nlohmann::json json = EvalReport::Json(result);
+  EXPECT_TRUE(json["autoencoder_ceiling"].contains("caption1")) << json.dump();
+  EXPECT_TRUE(json["autoencoder_ceiling"]["map"].contains("round_trip")) << json.dump();
+  auto psnr = evaluator.AutoencoderPsnr(16, 1000003);
+  ASSERT_TRUE(psnr.ok()) << psnr.status();
+  EXPECT_GT(*psnr, 0.0);
 }
 
 }  // namespace shapes_evaluator_test
