@@ -53,6 +53,16 @@ AutoencoderTrainer::AutoencoderTrainer(AutoencoderTrainerOptions options, fs::pa
       torch::optim::AdamWOptions(options_.lr.peak_lr).betas({0.9, 0.99}).weight_decay(0.0));
 }
 
+torch::Tensor AutoencoderTrainer::PixelWeights(const torch::Tensor& labels, double object_weight,
+                                               double edge_weight) {
+  const torch::Tensor l = labels.to(torch::kFloat32).unsqueeze(1);
+  // A pixel is on an edge when its 3x3 neighbourhood holds more than one label (max != min).
+  const torch::Tensor hi = torch::max_pool2d(l, 3, 1, 1);
+  const torch::Tensor lo = -torch::max_pool2d(-l, 3, 1, 1);
+  return 1.0 + object_weight * l.ne(0).to(torch::kFloat32) +
+         edge_weight * hi.ne(lo).to(torch::kFloat32);
+}
+
 double AutoencoderTrainer::TrainStep() {
   const int64_t b = options_.batch_size;
   std::vector<uint64_t> keys(b);
@@ -77,7 +87,15 @@ double AutoencoderTrainer::TrainStep() {
   torch::Tensor noise = torch::randn(post.mean.sizes(), gen, torch::kFloat32).to(options_.device);
   torch::Tensor recon = model_->Decode(post.Sample(noise));
   torch::Tensor diff = recon - x;
-  torch::Tensor rec = diff.abs().mean() + options_.l2_weight * diff.square().mean();
+  torch::Tensor rec;
+  if (options_.object_weight == 0.0 && options_.edge_weight == 0.0) {
+    rec = diff.abs().mean() + options_.l2_weight * diff.square().mean();
+  } else {
+    const torch::Tensor w = PixelWeights(batch.labels.to(options_.device), options_.object_weight,
+                                         options_.edge_weight);
+    const torch::Tensor norm = w.mean();
+    rec = ((w * diff.abs()).mean() + options_.l2_weight * (w * diff.square()).mean()) / norm;
+  }
   torch::Tensor loss = rec;
   if (!options_.decoder_only) {
     // KL of N(mu, sigma^2) from N(0, 1), summed over latent elements, per image pixel.

@@ -43,6 +43,10 @@ int main(int argc, char** argv) {
   app.add_option("--decoder-steps", o.decoder_steps,
                  "VAE decoder fine-tuning steps after diffusion (0: none)");
   app.add_option("--decoder-lr", o.decoder_lr, "decoder fine-tuning peak learning rate");
+  app.add_option("--recon-object-weight", o.recon_object_weight,
+                 "autoencoder/decoder stages: extra reconstruction weight on object pixels");
+  app.add_option("--recon-edge-weight", o.recon_edge_weight,
+                 "autoencoder/decoder stages: extra reconstruction weight around label edges");
   app.add_option("--unet-steps", o.unet_steps, "diffusion steps");
   app.add_option("--unet-batch", o.unet_batch, "diffusion batch size");
   app.add_option("--unet-lr", o.unet_lr, "diffusion peak learning rate");

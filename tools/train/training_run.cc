@@ -118,6 +118,8 @@ AutoencoderTrainerOptions TrainingRun::AutoencoderOptions(int64_t steps, double 
   o.seed = options_.seed;
   o.steps = steps;
   o.batch_size = options_.ae_batch;
+  o.object_weight = options_.recon_object_weight;
+  o.edge_weight = options_.recon_edge_weight;
   o.lr = {.peak_lr = lr,
           .warmup_steps = std::min<int64_t>(100, steps / 10),
           .total_steps = steps,

@@ -53,6 +53,9 @@ struct TrainingRunOptions {
   // Decoder fine-tuning after the diffusion stage (0: none).
   int64_t decoder_steps = 0;
   double decoder_lr = 2e-4;
+  // AutoencoderTrainerOptions::object_weight / edge_weight, for the autoencoder and decoder stages.
+  double recon_object_weight = 0.0;
+  double recon_edge_weight = 0.0;
   // Diffusion.
   int64_t unet_steps = 7000;
   int64_t unet_batch = 64;

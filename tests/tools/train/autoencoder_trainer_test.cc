@@ -66,6 +66,25 @@ TEST(AutoencoderTrainerTest, DecoderOnlyKeepsEncoderAndScalingFactorAndChangesDe
   EXPECT_DOUBLE_EQ(ScalingFactorIn(dir / "tuned" / "vae"), base_factor);
 }
 
+TEST(AutoencoderTrainerTest, PixelWeightsRaiseObjectsAndTheBandAroundLabelEdges) {
+  // 8x8 background with a 2x2 object (label 3) at rows/cols 3..4.
+  torch::Tensor labels = torch::zeros({1, 8, 8}, torch::kUInt8);
+  labels.index_put_({0, torch::indexing::Slice(3, 5), torch::indexing::Slice(3, 5)}, 3);
+  const torch::Tensor w = AutoencoderTrainer::PixelWeights(labels, 4.0, 2.0);
+  ASSERT_EQ(w.sizes(), (std::vector<int64_t>{1, 1, 8, 8}));
+  auto at = [&](int y, int x) { return w[0][0][y][x].item<double>(); };
+  EXPECT_DOUBLE_EQ(at(0, 0), 1.0) << "background far from the object";
+  EXPECT_DOUBLE_EQ(at(3, 3), 1.0 + 4.0 + 2.0) << "object pixel next to the background";
+  EXPECT_DOUBLE_EQ(at(2, 2), 1.0 + 2.0) << "background pixel touching the object diagonally";
+  EXPECT_DOUBLE_EQ(at(2, 5), 1.0 + 2.0);
+  EXPECT_DOUBLE_EQ(at(1, 3), 1.0) << "two rows away";
+  EXPECT_DOUBLE_EQ(AutoencoderTrainer::PixelWeights(labels, 0.0, 0.0).sum().item<double>(), 64.0)
+      << "no extra weights: all ones";
+  // A uniform map has no edges, even at the image border.
+  const torch::Tensor full = torch::full({1, 4, 4}, 2, torch::kUInt8);
+  EXPECT_TRUE(AutoencoderTrainer::PixelWeights(full, 1.0, 5.0).eq(2.0).all().item<bool>());
+}
+
 TEST(AutoencoderTrainerTest, InitFromAMissingFolderThrows) {
   AutoencoderTrainerOptions o = TinyOptions(1);
   o.init_from = "/nonexistent/vae";
