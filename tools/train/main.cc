@@ -23,10 +23,11 @@ int main(int argc, char** argv) {
   bool tiny = false;
   double checkpoint_minutes = 10;
   app.add_option("--stage", stage,
-                 "all|tokenizer|autoencoder|diffusion|decoder|export|classifier|classifier-export|"
-                 "sr|sr-export|sr-all")
-      ->check(CLI::IsMember({"all", "tokenizer", "autoencoder", "diffusion", "decoder", "export",
-                             "classifier", "classifier-export", "sr", "sr-export", "sr-all"}));
+                 "all|tokenizer|autoencoder|diffusion|decoder|decoder-edges|export|classifier|"
+                 "classifier-export|sr|sr-export|sr-all")
+      ->check(CLI::IsMember({"all", "tokenizer", "autoencoder", "diffusion", "decoder",
+                             "decoder-edges", "export", "classifier", "classifier-export", "sr",
+                             "sr-export", "sr-all"}));
   app.add_option("--work-dir", work_dir, "checkpoints and intermediate outputs")->required();
   app.add_option("--out", out_dir, "diffusers folder written by the export stage");
   app.add_option("--seed", o.seed, "seed of every random draw (data, init, noise)");
@@ -43,10 +44,13 @@ int main(int argc, char** argv) {
   app.add_option("--decoder-steps", o.decoder_steps,
                  "VAE decoder fine-tuning steps after diffusion (0: none)");
   app.add_option("--decoder-lr", o.decoder_lr, "decoder fine-tuning peak learning rate");
-  app.add_option("--recon-object-weight", o.recon_object_weight,
-                 "autoencoder/decoder stages: extra reconstruction weight on object pixels");
-  app.add_option("--recon-edge-weight", o.recon_edge_weight,
-                 "autoencoder/decoder stages: extra reconstruction weight around label edges");
+  app.add_option("--edge-decoder-steps", o.edge_decoder_steps,
+                 "second decoder fine-tuning, with object/edge pixel weights (0: none)");
+  app.add_option("--edge-decoder-lr", o.edge_decoder_lr, "its peak learning rate");
+  app.add_option("--edge-decoder-object-weight", o.edge_decoder_object_weight,
+                 "its extra reconstruction weight on object pixels");
+  app.add_option("--edge-decoder-edge-weight", o.edge_decoder_edge_weight,
+                 "its extra reconstruction weight on the band around label edges");
   app.add_option("--unet-steps", o.unet_steps, "diffusion steps");
   app.add_option("--unet-batch", o.unet_batch, "diffusion batch size");
   app.add_option("--unet-lr", o.unet_lr, "diffusion peak learning rate");

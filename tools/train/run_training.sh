@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Starts or resumes the full toy-shapes training run (tokenizer -> autoencoder -> diffusion),
+# Starts or resumes the full toy-shapes training run (tokenizer -> autoencoder -> diffusion ->
+# decoder -> decoder-edges),
 # idempotently: finished stages are skipped, an interrupted stage continues from its latest
 # checkpoint. Run it again after a session ends; it picks up where the last one stopped.
 #
@@ -28,12 +29,15 @@ if [[ ! -x "$BUILD/ldm-train" ]]; then
   ninja -C "$BUILD" -j"$THREADS" ldm-train
 fi
 
-# Without EXPORT the last stage is the decoder fine-tuning (after diffusion); "all" adds export.
+# Without EXPORT the last stages are the two decoder fine-tunings (after diffusion); "all" adds
+# export.
 STAGES="all"
-[[ "${EXPORT:-0}" == "1" ]] || STAGES="decoder"
+[[ "${EXPORT:-0}" == "1" ]] || STAGES="decoder-edges"
 ARGS=(--work-dir "$WORK" --out "$REPO/models/toy-shapes" --resume --seed 0
       --device "$DEVICE" --threads "$THREADS"
       --ae-steps 4000 --ae-batch 32 --ae-lr 8e-4 --decoder-steps 1500 --decoder-lr 2e-4
+      --edge-decoder-steps 1000 --edge-decoder-lr 2e-4 --edge-decoder-object-weight 2
+      --edge-decoder-edge-weight 8
       --unet-steps 8000 --unet-batch 64 --unet-lr 5e-4 --ema-decay 0.998 --cache-size 32768
       --checkpoint-steps 250 --checkpoint-minutes 10 --log-every 10)
 
@@ -42,6 +46,7 @@ run() {
   "$BUILD/ldm-train" --stage tokenizer "${ARGS[@]}" &&
     "$BUILD/ldm-train" --stage autoencoder "${ARGS[@]}" &&
     "$BUILD/ldm-train" --stage diffusion "${ARGS[@]}" &&
+    "$BUILD/ldm-train" --stage decoder "${ARGS[@]}" &&
     "$BUILD/ldm-train" --stage "$STAGES" "${ARGS[@]}"
 }
 

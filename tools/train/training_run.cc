@@ -26,9 +26,9 @@ namespace ldm::train {
 namespace fs = std::filesystem;
 namespace {
 
-BatchBuilderOptions DataOptions(const TrainingRunOptions& o) {
+BatchBuilderOptions DataOptions(const TrainingRunOptions& o, uint64_t seed_offset = 0) {
   BatchBuilderOptions data;
-  data.dataset.seed = o.seed;
+  data.dataset.seed = o.seed + seed_offset;
   data.map_fraction = o.map_fraction;
   return data;
 }
@@ -46,6 +46,7 @@ absl::Status TrainingRun::Run(const std::string& stage) {
   if (stage == "autoencoder") return Autoencoder();
   if (stage == "diffusion") return Diffusion();
   if (stage == "decoder") return Decoder();
+  if (stage == "decoder-edges") return EdgeDecoder();
   if (stage == "export") return Export();
   if (stage == "classifier") return Classifier();
   if (stage == "classifier-export") return ClassifierExport();
@@ -54,12 +55,13 @@ absl::Status TrainingRun::Run(const std::string& stage) {
     LDM_RETURN_IF_ERROR(Autoencoder());
     LDM_RETURN_IF_ERROR(Diffusion());
     LDM_RETURN_IF_ERROR(Decoder());
+    LDM_RETURN_IF_ERROR(EdgeDecoder());
     return Export();
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "--stage ", stage,
-      " must be all, tokenizer, autoencoder, diffusion, decoder, export, classifier or "
-      "classifier-export"));
+      " must be all, tokenizer, autoencoder, diffusion, decoder, decoder-edges, export, "
+      "classifier or classifier-export"));
 }
 
 absl::Status TrainingRun::Tokenizer() {
@@ -107,19 +109,43 @@ absl::Status TrainingRun::Decoder() {
   return TrainAutoencoder("decoder", o, DecoderDir());
 }
 
-fs::path TrainingRun::FinalVaeDir() const {
-  const fs::path tuned = DecoderDir() / "vae";
-  return fs::exists(tuned / "config.json") ? tuned : VaeDir();
+absl::Status TrainingRun::EdgeDecoder() {
+  if (options_.edge_decoder_steps <= 0) return absl::OkStatus();
+  if (fs::exists(EdgeDecoderDir() / "vae" / "config.json")) {
+    spdlog::info("decoder-edges: done ({} exists)", (EdgeDecoderDir() / "vae").string());
+    return absl::OkStatus();
+  }
+  // Start from the VAE the earlier stages would ship (FinalVaeDir before this stage exists).
+  const fs::path init = FinalVaeDir();
+  if (!fs::exists(init / "config.json")) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "decoder-edges: the autoencoder stage has not finished (", init.string(), ")"));
+  }
+  LDM_ASSIGN_OR_RETURN(ModelConfig config, ModelConfig::FromFile(init / "config.json"));
+  AutoencoderTrainerOptions o = AutoencoderOptions(options_.edge_decoder_steps,
+                                                   options_.edge_decoder_lr, /*seed_offset=*/1);
+  LDM_ASSIGN_OR_RETURN(o.config, AutoencoderKLConfig::FromModelConfig(config));
+  o.init_from = init;
+  o.decoder_only = true;
+  o.object_weight = options_.edge_decoder_object_weight;
+  o.edge_weight = options_.edge_decoder_edge_weight;
+  return TrainAutoencoder("decoder-edges", o, EdgeDecoderDir());
 }
 
-AutoencoderTrainerOptions TrainingRun::AutoencoderOptions(int64_t steps, double lr) const {
+fs::path TrainingRun::FinalVaeDir() const {
+  for (const fs::path& tuned : {EdgeDecoderDir() / "vae", DecoderDir() / "vae"}) {
+    if (fs::exists(tuned / "config.json")) return tuned;
+  }
+  return VaeDir();
+}
+
+AutoencoderTrainerOptions TrainingRun::AutoencoderOptions(int64_t steps, double lr,
+                                                          uint64_t seed_offset) const {
   AutoencoderTrainerOptions o;
-  o.data = DataOptions(options_);
-  o.seed = options_.seed;
+  o.data = DataOptions(options_, seed_offset);
+  o.seed = options_.seed + seed_offset;
   o.steps = steps;
   o.batch_size = options_.ae_batch;
-  o.object_weight = options_.recon_object_weight;
-  o.edge_weight = options_.recon_edge_weight;
   o.lr = {.peak_lr = lr,
           .warmup_steps = std::min<int64_t>(100, steps / 10),
           .total_steps = steps,
@@ -250,6 +276,10 @@ absl::Status TrainingRun::Export() {
                  {"decoder_finetune_steps", fs::exists(DecoderDir() / "vae" / "config.json")
                                                 ? options_.decoder_steps
                                                 : 0},
+                 {"edge_decoder_finetune_steps",
+                  fs::exists(EdgeDecoderDir() / "vae" / "config.json")
+                      ? options_.edge_decoder_steps
+                      : 0},
                  {"diffusion_steps", options_.unet_steps},
                  {"diffusion_batch", options_.unet_batch}};
   LDM_RETURN_IF_ERROR(ModelExporter::Export(in, options_.out_dir));

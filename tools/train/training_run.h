@@ -5,12 +5,16 @@
 //   diffusion    LatentCache + DiffusionTrainer         -> <work>/latents/, <work>/diffusion/
 //   decoder      AutoencoderTrainer, decoder_only       -> <work>/decoder/{checkpoints,vae}/
 //                (skipped when decoder_steps is 0; the encoder and latents stay as they are)
+//   decoder-edges  a second decoder_only pass from the previous stage's VAE with object and
+//                edge pixel weights (AutoencoderTrainerOptions::object_weight / edge_weight), on
+//                data of seed + 1            -> <work>/decoder-edges/{checkpoints,vae}/
+//                (skipped when edge_decoder_steps is 0)
 //   export       ModelExporter                          -> <out>/ (diffusers folder; with
 //                classifier/ when the classifier stage has finished)
 //   classifier   ClassifierTrainer on the latent cache  -> <work>/classifier/{checkpoints,final}/
 //                (needs the diffusion stage's latent cache; not part of "all")
 //   classifier-export                                   -> <out>/classifier/ (an exported model)
-//   all          the five in order
+//   all          tokenizer, autoencoder, diffusion, decoder, decoder-edges, export in order
 //
 // Every stage is idempotent: a finished stage (its output exists) is skipped, an interrupted one
 // continues from its latest checkpoint when options.resume is set. Run() returns CANCELLED when a
@@ -53,9 +57,11 @@ struct TrainingRunOptions {
   // Decoder fine-tuning after the diffusion stage (0: none).
   int64_t decoder_steps = 0;
   double decoder_lr = 2e-4;
-  // AutoencoderTrainerOptions::object_weight / edge_weight, for the autoencoder and decoder stages.
-  double recon_object_weight = 0.0;
-  double recon_edge_weight = 0.0;
+  // Decoder fine-tuning with object/edge pixel weights after that (0: none).
+  int64_t edge_decoder_steps = 0;
+  double edge_decoder_lr = 2e-4;
+  double edge_decoder_object_weight = 2.0;
+  double edge_decoder_edge_weight = 8.0;
   // Diffusion.
   int64_t unet_steps = 7000;
   int64_t unet_batch = 64;
@@ -80,14 +86,15 @@ class TrainingRun {
  public:
   explicit TrainingRun(TrainingRunOptions options);
 
-  // stage: all | tokenizer | autoencoder | diffusion | decoder | export | classifier |
-  // classifier-export.
+  // stage: all | tokenizer | autoencoder | diffusion | decoder | decoder-edges | export |
+  // classifier | classifier-export.
   absl::Status Run(const std::string& stage);
 
   absl::Status Tokenizer();
   absl::Status Autoencoder();
   absl::Status Diffusion();
   absl::Status Decoder();
+  absl::Status EdgeDecoder();
   absl::Status Export();
   absl::Status Classifier();
   absl::Status ClassifierExport();
@@ -96,14 +103,19 @@ class TrainingRun {
   std::filesystem::path AutoencoderDir() const { return options_.work_dir / "autoencoder"; }
   std::filesystem::path VaeDir() const { return AutoencoderDir() / "vae"; }
   std::filesystem::path DecoderDir() const { return options_.work_dir / "decoder"; }
-  // The VAE the exported model ships: the fine-tuned decoder's when that stage ran.
+  std::filesystem::path EdgeDecoderDir() const { return options_.work_dir / "decoder-edges"; }
+  // The VAE the exported model ships: the last decoder fine-tuning's that ran (decoder-edges,
+  // then decoder), else the autoencoder stage's.
   std::filesystem::path FinalVaeDir() const;
   std::filesystem::path LatentsDir() const { return options_.work_dir / "latents"; }
   std::filesystem::path DiffusionDir() const { return options_.work_dir / "diffusion"; }
   std::filesystem::path ClassifierDir() const { return options_.work_dir / "classifier"; }
 
  private:
-  AutoencoderTrainerOptions AutoencoderOptions(int64_t steps, double lr) const;
+  // `seed_offset` is added to the run's seed for the stage's data and noise (a later stage sees
+  // other images than an earlier one).
+  AutoencoderTrainerOptions AutoencoderOptions(int64_t steps, double lr,
+                                               uint64_t seed_offset = 0) const;
   // The diffusion stage's latent pool under LatentsDir(), encoded with `vae` on first use;
   // read_only: a missing chunk is an error instead of being encoded (see LatentCacheOptions).
   absl::StatusOr<LatentCache> BuildLatentCache(const ClipTokenizer& tokenizer, AutoencoderKL& vae,

@@ -9,6 +9,7 @@
 
 #include "core/io/safetensors_file.h"
 #include "core/pipeline/pipeline.h"
+#include "nlohmann/json.hpp"
 #include "tests/testing/fixtures.h"
 #include "tools/train/stop_signal.h"
 
@@ -71,6 +72,36 @@ TEST(TrainingRunTest, DecoderStageFineTunesTheExportedVaeAfterDiffusion) {
   EXPECT_TRUE(torch::allclose(shipped, conv_out(tuned), 1e-3, 1e-3));
   EXPECT_FALSE(torch::equal(conv_out(tuned), conv_out(dir / "work" / "autoencoder" / "vae")));
   EXPECT_TRUE(Pipeline::Load(dir / "model").ok());
+}
+
+TEST(TrainingRunTest, EdgeDecoderStageContinuesFromTheDecoderStageAndIsShipped) {
+  StopSignal::Set(false);
+  const fs::path dir = ldm::testing::TempDir("training_run_edge_decoder");
+  TrainingRunOptions o = Tiny(dir);
+  o.decoder_steps = 2;
+  o.edge_decoder_steps = 2;
+  absl::Status s = TrainingRun(o).Run("all");
+  ASSERT_TRUE(s.ok()) << s;
+  const fs::path edges = dir / "work" / "decoder-edges" / "vae";
+  EXPECT_EQ(TrainingRun(o).FinalVaeDir(), edges);
+  auto weight = [](const fs::path& vae_dir, const std::string& name) {
+    auto file = SafeTensorsFile::Open(vae_dir / "diffusion_pytorch_model.safetensors");
+    return file.value()->Get(name).value().to(torch::kFloat32);
+  };
+  const fs::path decoder = dir / "work" / "decoder" / "vae";
+  // Decoder-only again: the encoder is the decoder stage's (and the autoencoder's), the decoder
+  // moved on from it, and the export ships it.
+  EXPECT_TRUE(torch::equal(weight(edges, "encoder.conv_in.weight"),
+                           weight(decoder, "encoder.conv_in.weight")));
+  EXPECT_FALSE(torch::equal(weight(edges, "decoder.conv_out.weight"),
+                            weight(decoder, "decoder.conv_out.weight")));
+  EXPECT_TRUE(torch::allclose(weight(dir / "model" / "vae", "decoder.conv_out.weight"),
+                              weight(edges, "decoder.conv_out.weight"), 1e-3, 1e-3));
+  const nlohmann::json extras =
+      nlohmann::json::parse(std::ifstream(dir / "model" / "ldm_model.json"));
+  EXPECT_EQ(extras["training"]["edge_decoder_finetune_steps"], 2);
+  // A finished stage is skipped on a rerun.
+  EXPECT_TRUE(TrainingRun(o).Run("decoder-edges").ok());
 }
 
 TEST(TrainingRunTest, SignalStopsWithCancelledAndResumeFinishes) {
