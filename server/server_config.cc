@@ -1,6 +1,10 @@
 #include "server/server_config.h"
 
+#include <sched.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <set>
@@ -101,16 +105,18 @@ absl::StatusOr<std::optional<ServerConfig>> ServerConfig::Parse(int argc, const 
       ->envname("LDM_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
-  app.add_option("--threads", c.threads, "Torch intra-op threads per process; 0 = torch default")
+  app.add_option("--threads", c.threads,
+                 "Torch intra-op threads per step thread; 0 = auto (CPUs / step threads)")
       ->envname("LDM_THREADS")
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
   app.add_option("--step-threads", c.step_threads,
                  "CPU: run each batched UNet/VAE call as this many row chunks in parallel, each "
                  "with --threads intra-op threads (on a CPU, --threads 1 --step-threads <cores> "
-                 "steps more steadily than --threads <cores>); 1 = one call per batch")
+                 "steps more steadily than --threads <cores>); 1 = one call per batch; 0 = auto "
+                 "(2 on 2 or more CPUs unless --threads is given)")
       ->envname("LDM_STEP_THREADS")
-      ->check(CLI::Range(1, 1024))
+      ->check(CLI::Range(0, 1024))
       ->capture_default_str();
   app.add_option("--prompt-cache-size", c.prompt_cache_size,
                  "Prompt embeddings cached per model replica; 0 disables")
@@ -168,7 +174,21 @@ absl::StatusOr<std::optional<ServerConfig>> ServerConfig::Parse(int argc, const 
   if (unique.size() != c.devices.size()) {
     return absl::InvalidArgumentError(absl::StrCat("--devices '", devices, "' repeats a device"));
   }
+  c.ResolveThreadLayout(AvailableCpus());
   return std::optional<ServerConfig>(std::move(c));
+}
+
+void ServerConfig::ResolveThreadLayout(int cpus) {
+  cpus = std::max(1, cpus);
+  if (step_threads <= 0) step_threads = threads > 0 ? 1 : std::min(2, cpus);
+  if (threads <= 0) threads = std::max(1, cpus / step_threads);
+}
+
+int ServerConfig::AvailableCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
 }
 
 }  // namespace ldm::server

@@ -32,10 +32,11 @@ struct ServerConfig {
   int max_queue = 256;
   double drain_timeout_seconds = 30;
   std::string log_level = "info";
-  int threads = 0;  // torch intra-op threads; 0: torch's default
-  // CPU devices: each UNet/VAE batch runs as up to this many row chunks in parallel, each with
-  // `threads` intra-op threads (PipelineOptions::step_threads); 1: one call per batch.
-  int step_threads = 1;
+  // The CPU thread layout: each UNet/VAE batch runs as up to `step_threads` row chunks in
+  // parallel (PipelineOptions::step_threads; CPU devices only), each with `threads` torch
+  // intra-op threads. 0 = auto, resolved by Parse with ResolveThreadLayout.
+  int threads = 0;
+  int step_threads = 0;
   int prompt_cache_size = 256;
   // "heap": glibc keeps freed memory for reuse (core/common/host_allocator.h; 1.8x faster CPU
   // steps on SD 1.5 shapes, but up to 1.5x slower ones on toy-shapes, docs/BENCHMARKS.md);
@@ -50,6 +51,14 @@ struct ServerConfig {
 
   // The server's version (the CMake project version).
   static const char* Version();
+  // Fills in the auto (0) values of threads / step_threads for a process that may run on `cpus`
+  // CPUs: both auto -> step_threads min(2, cpus) and threads cpus / step_threads (a guided image's
+  // two rows then fill the CPUs; see docs/BENCHMARKS.md "Thread layout"); only threads given ->
+  // step_threads 1 (the layout before --step-threads existed); only step_threads given ->
+  // threads max(1, cpus / step_threads). Explicit values are kept.
+  void ResolveThreadLayout(int cpus);
+  // The CPUs this process may run on (its affinity mask), at least 1.
+  static int AvailableCpus();
 
   // "name=path" or "path" (name: the folder's name).
   static absl::StatusOr<ModelSpec> ParseModel(const std::string& value);

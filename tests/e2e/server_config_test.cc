@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <utility>
 #include <sstream>
 
 namespace ldm::server {
@@ -43,11 +45,32 @@ TEST(ServerConfigTest, FlagsSetEveryField) {
   EXPECT_EQ(config.malloc_policy, "system");
 }
 
-TEST(ServerConfigTest, MallocPolicyDefaultsToAutoAndBatchesToOneChunk) {
+TEST(ServerConfigTest, MallocPolicyAndThreadLayoutDefaultToAuto) {
   auto c = ParseArgs({"--model", "/m"});
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ((*c)->malloc_policy, "auto");
-  EXPECT_EQ((*c)->step_threads, 1);
+  const int cpus = ServerConfig::AvailableCpus();
+  EXPECT_EQ((*c)->step_threads, std::min(2, cpus));
+  EXPECT_EQ((*c)->threads, std::max(1, cpus / (*c)->step_threads));
+}
+
+TEST(ServerConfigTest, AutoThreadLayoutFillsTheCpusAndKeepsExplicitValues) {
+  auto layout = [](int threads, int step_threads, int cpus) {
+    ServerConfig c;
+    c.threads = threads;
+    c.step_threads = step_threads;
+    c.ResolveThreadLayout(cpus);
+    return std::make_pair(c.threads, c.step_threads);
+  };
+  EXPECT_EQ(layout(0, 0, 1), std::make_pair(1, 1));
+  EXPECT_EQ(layout(0, 0, 2), std::make_pair(1, 2));
+  EXPECT_EQ(layout(0, 0, 16), std::make_pair(8, 2));
+  EXPECT_EQ(layout(0, 0, 0), std::make_pair(1, 1)) << "a nonsense CPU count counts as 1";
+  EXPECT_EQ(layout(4, 0, 16), std::make_pair(4, 1)) << "--threads alone: one chunk, as before";
+  EXPECT_EQ(layout(0, 4, 16), std::make_pair(4, 4));
+  EXPECT_EQ(layout(0, 8, 4), std::make_pair(1, 8));
+  EXPECT_EQ(layout(3, 5, 2), std::make_pair(3, 5)) << "explicit values are kept";
+  EXPECT_GE(ServerConfig::AvailableCpus(), 1);
 }
 
 TEST(ServerConfigTest, StepThreadsComeFromTheEnvironmentToo) {
@@ -56,6 +79,7 @@ TEST(ServerConfigTest, StepThreadsComeFromTheEnvironmentToo) {
   ::unsetenv("LDM_STEP_THREADS");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ((*c)->step_threads, 3);
+  EXPECT_EQ((*c)->threads, std::max(1, ServerConfig::AvailableCpus() / 3));
 }
 
 TEST(ServerConfigTest, EnvironmentVariablesAreReadAndFlagsWin) {
@@ -85,7 +109,7 @@ TEST(ServerConfigTest, BadValuesAreInvalidArgument) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseArgs({"--model", "/m", "--malloc", "jemalloc"}).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ParseArgs({"--model", "/m", "--step-threads", "0"}).status().code(),
+  EXPECT_EQ(ParseArgs({"--model", "/m", "--step-threads", "-1"}).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseArgs({"--model", "/m", "--no-such-flag"}).status().code(),
             absl::StatusCode::kInvalidArgument);
