@@ -41,6 +41,10 @@ int main(int argc, char** argv) {
   app.add_option("--ae-steps", o.ae_steps, "autoencoder steps");
   app.add_option("--ae-batch", o.ae_batch, "autoencoder batch size");
   app.add_option("--ae-lr", o.ae_lr, "autoencoder peak learning rate");
+  app.add_option("--ae-object-weight", o.ae_object_weight,
+                 "autoencoder stage: extra reconstruction weight on object pixels");
+  app.add_option("--ae-edge-weight", o.ae_edge_weight,
+                 "autoencoder stage: extra reconstruction weight on the band around label edges");
   app.add_option("--decoder-steps", o.decoder_steps,
                  "VAE decoder fine-tuning steps after diffusion (0: none)");
   app.add_option("--decoder-lr", o.decoder_lr, "decoder fine-tuning peak learning rate");

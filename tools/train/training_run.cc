@@ -88,6 +88,8 @@ absl::Status TrainingRun::Autoencoder() {
   }
   AutoencoderTrainerOptions o = AutoencoderOptions(options_.ae_steps, options_.ae_lr);
   o.config = options_.configs.vae;
+  o.object_weight = options_.ae_object_weight;
+  o.edge_weight = options_.ae_edge_weight;
   return TrainAutoencoder("autoencoder", o, AutoencoderDir());
 }
 

@@ -54,6 +54,9 @@ struct TrainingRunOptions {
   int64_t ae_steps = 1100;
   int64_t ae_batch = 32;
   double ae_lr = 6e-4;
+  // AutoencoderTrainerOptions::object_weight / edge_weight of the autoencoder stage.
+  double ae_object_weight = 0.0;
+  double ae_edge_weight = 0.0;
   // Decoder fine-tuning after the diffusion stage (0: none).
   int64_t decoder_steps = 0;
   double decoder_lr = 2e-4;
