@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
-#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <optional>
@@ -14,9 +13,8 @@
 #include "core/io/safetensors_file.h"
 #include "core/io/safetensors_writer.h"
 #include "core/io/state_dict_loader.h"
-#include "tools/train/checkpoint.h"
 #include "tools/train/diffusers_config_writer.h"
-#include "tools/train/stop_signal.h"
+#include "tools/train/train_loop.h"
 #include "tools/train/train_rng.h"
 
 namespace ldm::train {
@@ -111,55 +109,18 @@ double AutoencoderTrainer::TrainStep() {
 }
 
 absl::StatusOr<bool> AutoencoderTrainer::Train(bool resume, int64_t max_steps_this_call) {
-  Checkpoint ckpt(dir_ / "checkpoints");
-  if (ckpt.Latest().has_value()) {
-    if (!resume) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "a checkpoint exists in ", ckpt.dir().string(), "; pass --resume or remove it"));
-    }
-    LDM_ASSIGN_OR_RETURN(nlohmann::json state, ckpt.Restore(*model_, *optimizer_, nullptr));
-    step_ = state["step"].get<int64_t>();
-    spdlog::info("autoencoder: resumed from step {}", step_);
-  }
-  using Clock = std::chrono::steady_clock;
-  auto last_ckpt = Clock::now();
-  auto window_start = Clock::now();
-  int64_t window_steps = 0, steps_this_call = 0;
-  double window_loss = 0;
-  while (step_ < options_.steps) {
-    if (StopSignal::Requested() ||
-        (max_steps_this_call >= 0 && steps_this_call >= max_steps_this_call)) {
-      LDM_RETURN_IF_ERROR(ckpt.Save(step_, *model_, *optimizer_, nullptr));
-      spdlog::info("autoencoder: stopped at step {} (checkpoint written)", step_);
-      return false;
-    }
-    absl::StatusOr<double> loss = TorchGuard("autoencoder step", [&]() { return TrainStep(); });
-    if (!loss.ok()) return loss.status();
-    if (!std::isfinite(*loss)) {
-      return absl::InternalError(absl::StrCat("autoencoder loss is not finite at step ", step_));
-    }
-    last_loss_ = *loss;
-    window_loss += *loss;
-    ++window_steps;
-    ++steps_this_call;
-    if (step_ % options_.log_every == 0 || step_ == options_.steps) {
-      const double secs = std::chrono::duration<double>(Clock::now() - window_start).count();
-      spdlog::info("autoencoder step {}/{} loss {:.5f} lr {:.2e} {:.1f} img/s", step_,
-                   options_.steps, window_loss / window_steps,
-                   LrSchedule(options_.lr).At(step_ - 1),
-                   window_steps * options_.batch_size / std::max(secs, 1e-9));
-      window_start = Clock::now();
-      window_steps = 0;
-      window_loss = 0;
-    }
-    const double since = std::chrono::duration<double>(Clock::now() - last_ckpt).count();
-    if (step_ % options_.checkpoint_every_steps == 0 ||
-        since >= options_.checkpoint_every_seconds || step_ == options_.steps) {
-      LDM_RETURN_IF_ERROR(ckpt.Save(step_, *model_, *optimizer_, nullptr));
-      last_ckpt = Clock::now();
-    }
-  }
-  return true;
+  TrainLoop loop({.name = options_.log_name,
+                  .steps = options_.steps,
+                  .batch_size = options_.batch_size,
+                  .lr = options_.lr,
+                  .checkpoint_every_steps = options_.checkpoint_every_steps,
+                  .checkpoint_every_seconds = options_.checkpoint_every_seconds,
+                  .log_every = options_.log_every},
+                 dir_ / "checkpoints");
+  absl::StatusOr<bool> finished = loop.Run(*model_, *optimizer_, nullptr, &step_, resume,
+                                           max_steps_this_call, [this] { return TrainStep(); });
+  last_loss_ = loop.last_loss();
+  return finished;
 }
 
 absl::Status AutoencoderTrainer::Finish() {

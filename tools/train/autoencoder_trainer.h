@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "core/nn/autoencoder_kl.h"
@@ -56,6 +57,7 @@ struct AutoencoderTrainerOptions {
   std::filesystem::path init_from;
   // Freeze encoder + quant_conv; no KL term; Finish keeps config.scaling_factor.
   bool decoder_only = false;
+  std::string log_name = "autoencoder";  // progress lines: "<log_name> step ..."
 };
 
 struct StepStats {

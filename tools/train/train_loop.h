@@ -1,8 +1,8 @@
 // TrainLoop: the resumable optimisation loop of a training stage: restore the latest checkpoint
 // (--resume), run steps, log a progress line every log_every steps, checkpoint every N steps /
 // M seconds / at the end, and stop cleanly (checkpoint first) on SIGINT/SIGTERM (StopSignal) or
-// after max_steps_this_call steps. Used by SrTrainer; it is the loop AutoencoderTrainer and
-// DiffusionTrainer spell out inline.
+// after max_steps_this_call steps. Used by every trainer of tools/train (autoencoder, decoder
+// fine-tunings, diffusion, classifier, super-resolution).
 //
 // The step function advances the caller's step counter itself (so EMA updates see the new
 // count) and returns the loss; a non-finite loss stops the run with INTERNAL. Not thread-safe.

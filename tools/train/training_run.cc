@@ -163,8 +163,10 @@ AutoencoderTrainerOptions TrainingRun::AutoencoderOptions(int64_t steps, double 
 absl::Status TrainingRun::TrainAutoencoder(const char* stage, const AutoencoderTrainerOptions& o,
                                            const fs::path& dir) {
   std::optional<AutoencoderTrainer> trainer;
+  AutoencoderTrainerOptions named = o;
+  named.log_name = stage;
   LDM_RETURN_IF_ERROR(TorchGuard(stage, [&]() -> absl::Status {
-    trainer.emplace(o, dir);
+    trainer.emplace(named, dir);
     return absl::OkStatus();
   }));
   int64_t params = 0;
