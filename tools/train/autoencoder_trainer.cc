@@ -109,14 +109,7 @@ double AutoencoderTrainer::TrainStep() {
 }
 
 absl::StatusOr<bool> AutoencoderTrainer::Train(bool resume, int64_t max_steps_this_call) {
-  TrainLoop loop({.name = options_.log_name,
-                  .steps = options_.steps,
-                  .batch_size = options_.batch_size,
-                  .lr = options_.lr,
-                  .checkpoint_every_steps = options_.checkpoint_every_steps,
-                  .checkpoint_every_seconds = options_.checkpoint_every_seconds,
-                  .log_every = options_.log_every},
-                 dir_ / "checkpoints");
+  TrainLoop loop(TrainLoopOptions::From(options_.log_name, options_), dir_ / "checkpoints");
   absl::StatusOr<bool> finished = loop.Run(*model_, *optimizer_, nullptr, &step_, resume,
                                            max_steps_this_call, [this] { return TrainStep(); });
   last_loss_ = loop.last_loss();

@@ -110,14 +110,7 @@ double ClassifierTrainer::TrainStep() {
 }
 
 absl::StatusOr<bool> ClassifierTrainer::Train(bool resume, int64_t max_steps_this_call) {
-  TrainLoop loop({.name = "classifier",
-                  .steps = options_.steps,
-                  .batch_size = options_.batch_size,
-                  .lr = options_.lr,
-                  .checkpoint_every_steps = options_.checkpoint_every_steps,
-                  .checkpoint_every_seconds = options_.checkpoint_every_seconds,
-                  .log_every = options_.log_every},
-                 dir_ / "checkpoints");
+  TrainLoop loop(TrainLoopOptions::From("classifier", options_), dir_ / "checkpoints");
   return loop.Run(*model_, *optimizer_, /*ema=*/nullptr, &step_, resume, max_steps_this_call,
                   [this]() { return TrainStep(); });
 }

@@ -79,14 +79,7 @@ double SrTrainer::TrainStep() {
 }
 
 absl::StatusOr<bool> SrTrainer::Train(bool resume, int64_t max_steps_this_call) {
-  TrainLoop loop({.name = "sr",
-                  .steps = options_.steps,
-                  .batch_size = options_.batch_size,
-                  .lr = options_.lr,
-                  .checkpoint_every_steps = options_.checkpoint_every_steps,
-                  .checkpoint_every_seconds = options_.checkpoint_every_seconds,
-                  .log_every = options_.log_every},
-                 dir_ / "checkpoints");
+  TrainLoop loop(TrainLoopOptions::From("sr", options_), dir_ / "checkpoints");
   absl::StatusOr<bool> finished = loop.Run(*unet_, *optimizer_, ema_.get(), &step_, resume,
                                            max_steps_this_call, [this] { return TrainStep(); });
   last_loss_ = loop.last_loss();

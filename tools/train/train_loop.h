@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "tools/train/checkpoint.h"
@@ -31,6 +32,19 @@ struct TrainLoopOptions {
   int64_t checkpoint_every_steps = 500;
   double checkpoint_every_seconds = 600;
   int64_t log_every = 10;
+
+  // The loop settings of a stage's options struct (steps, batch_size, lr, checkpoint_every_steps,
+  // checkpoint_every_seconds, log_every: the fields every trainer's options share).
+  template <typename StageOptions>
+  static TrainLoopOptions From(std::string name, const StageOptions& o) {
+    return {.name = std::move(name),
+            .steps = o.steps,
+            .batch_size = o.batch_size,
+            .lr = o.lr,
+            .checkpoint_every_steps = o.checkpoint_every_steps,
+            .checkpoint_every_seconds = o.checkpoint_every_seconds,
+            .log_every = o.log_every};
+  }
 };
 
 class TrainLoop {
