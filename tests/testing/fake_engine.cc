@@ -70,6 +70,7 @@ ModelInfo FakeEngine::SuperResolutionInfo(const std::string& name) {
 }
 
 absl::StatusOr<std::unique_ptr<Job>> FakeEngine::CreateJob(const JobSpec& spec) {
+  if (on_create_) on_create_();
   if (absl::StrContains(spec.prompt, "fail-create")) {
     return absl::InvalidArgumentError(absl::StrCat("request ", spec.request_id, ": prompt rejected"));
   }

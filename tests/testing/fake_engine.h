@@ -31,6 +31,8 @@ class FakeEngine : public Engine {
   int step_calls() const;
   // Called at the start of every Step (e.g. to advance a fake clock or block).
   void set_on_step(std::function<void()> fn) { on_step_ = std::move(fn); }
+  // Called at the start of every CreateJob (e.g. to block a worker inside admission).
+  void set_on_create(std::function<void()> fn) { on_create_ = std::move(fn); }
 
   static ModelInfo DefaultInfo(const std::string& name = "fake");
   // A 4x super-resolution model (low_res_image conditioning, no text/class/map, guidance 1).
@@ -39,6 +41,7 @@ class FakeEngine : public Engine {
  private:
   ModelInfo info_;
   std::function<void()> on_step_;
+  std::function<void()> on_create_;
   mutable absl::Mutex mu_;
   std::vector<int> batch_rows_ ABSL_GUARDED_BY(mu_);
 };

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "tests/testing/fake_engine.h"
 #include "tests/testing/recording_sink.h"
 
@@ -106,6 +111,36 @@ TEST(SchedulerTest, DrainFinishesEveryAcceptedRequestThenRejectsNewOnes) {
   }
   auto r = s.Enqueue(Request("late", std::make_shared<RecordingSink>()));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(SchedulerTest, DrainWaitsForARequestTheWorkerIsStillAdmitting) {
+  // The window of the session-3 race: the worker has taken the request off the queue (queue
+  // empty) but not yet counted it as active. Drain must not take that for idle.
+  FakeEngine* engine = nullptr;
+  Scheduler s({}, Devices(1, &engine), RealClock::Get(), nullptr);
+  absl::Notification creating, release;
+  engine->set_on_create([&] {
+    if (!creating.HasBeenNotified()) creating.Notify();
+    release.WaitForNotification();
+  });
+  s.Start();
+  auto sink = std::make_shared<RecordingSink>();
+  ASSERT_TRUE(s.Enqueue(Request("slow-admit", sink, 3)).ok());
+  creating.WaitForNotification();
+  std::atomic<bool> returned{false};
+  bool drained = false;
+  std::thread drainer([&] {
+    drained = s.Drain(absl::Seconds(30));
+    returned = true;
+  });
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_FALSE(returned.load()) << "Drain returned while a request was being admitted";
+  release.Notify();
+  drainer.join();
+  EXPECT_TRUE(drained);
+  ASSERT_TRUE(sink->done());
+  EXPECT_TRUE(sink->status().ok()) << sink->status();
+  EXPECT_EQ(sink->images().size(), 1u);
 }
 
 TEST(SchedulerTest, CancellingAQueuedRequestFinishesItAtOnce) {
