@@ -9,7 +9,8 @@
 #   EXPORT=1 tools/train/run_training.sh   # also export to models/toy-shapes when done
 #
 # Environment: WORK (default /work/ldm-train-state), BUILD (default build-train), THREADS (2),
-# DEVICE (cpu). The training recipe (steps, batch sizes, learning rates) is fixed here so every
+# DEVICE (cpu), EXTRA_ARGS (ldm-train flags appended to the recipe, e.g. the v2 autoencoder's
+# "--ae-object-weight 2 --ae-edge-weight 8"; flags not already in the recipe). The training recipe (steps, batch sizes, learning rates) is fixed here so every
 # resume uses the same schedule; see docs/MODEL.md.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -40,6 +41,8 @@ ARGS=(--work-dir "$WORK" --out "$REPO/models/toy-shapes" --resume --seed 0
       --edge-decoder-edge-weight 8
       --unet-steps 8000 --unet-batch 64 --unet-lr 5e-4 --ema-decay 0.998 --cache-size 32768
       --checkpoint-steps 250 --checkpoint-minutes 10 --log-every 10)
+# shellcheck disable=SC2206
+[[ -n "${EXTRA_ARGS:-}" ]] && ARGS+=(${EXTRA_ARGS})
 
 run() {
   # The diffusion stage needs the tokenizer and autoencoder: run them first (no-ops once done).
