@@ -10,8 +10,9 @@
 #
 # Environment: WORK (default /work/ldm-train-state), BUILD (default build-train), THREADS (2),
 # DEVICE (cpu), EXTRA_ARGS (ldm-train flags appended to the recipe, e.g. the v2 autoencoder's
-# "--ae-object-weight 2 --ae-edge-weight 8"; flags not already in the recipe). The training recipe (steps, batch sizes, learning rates) is fixed here so every
-# resume uses the same schedule; see docs/MODEL.md.
+# "--ae-object-weight 2 --ae-edge-weight 8"; flags not already in the recipe). The training
+# recipe (steps, batch sizes, learning rates) is fixed here so every resume uses the same
+# schedule; see docs/MODEL.md.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 WORK="${WORK:-/work/ldm-train-state}"
