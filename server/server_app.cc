@@ -155,9 +155,9 @@ absl::StatusOr<std::vector<DeviceEngines>> ServerApp::LoadEnginesOnThisThread(
     out.push_back(std::move(engines));
   }
   ApplyMallocPolicy(config.malloc_policy, largest_cpu_weight);
-  spdlog::info("torch intra-op threads {}, step threads {} (CPU batches split into up to {} "
-               "row chunks)",
-               torch::get_num_threads(), config.step_threads, config.step_threads);
+  spdlog::info("torch intra-op threads {}, step threads {} (CPU batches split into up to that "
+               "many row chunks)",
+               torch::get_num_threads(), config.step_threads);
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include "core/common/status_macros.h"
 #include "core/common/torch_guard.h"
 #include "core/pipeline/classifier_guidance.h"
+#include "core/pipeline/image_tensors.h"
 #include "core/pipeline/low_res_conditioning.h"
 #include "core/sampling/sampler_factory.h"
 #include "core/sampling/sampler_kind.h"
@@ -26,17 +27,6 @@ absl::Status Invalid(const JobSpec& spec, absl::string_view field, absl::string_
 // Prefixes a lower layer's error with the request id (keeps its code).
 absl::Status WithRequest(const JobSpec& spec, const absl::Status& s) {
   return absl::Status(s.code(), absl::StrCat(Req(spec), s.message()));
-}
-
-Image8 ToImage8(const torch::Tensor& chw01) {
-  torch::Tensor hwc = chw01.mul(255.0).round().clamp(0, 255).to(torch::kUInt8).permute({1, 2, 0})
-                          .contiguous().cpu();
-  Image8 img;
-  img.height = static_cast<int>(hwc.size(0));
-  img.width = static_cast<int>(hwc.size(1));
-  img.channels = static_cast<int>(hwc.size(2));
-  img.pixels.assign(hwc.data_ptr<uint8_t>(), hwc.data_ptr<uint8_t>() + hwc.numel());
-  return img;
 }
 
 bool HasCrossAttention(const UNet2DConditionConfig& c) {
@@ -97,9 +87,8 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Load(const std::filesystem::
                                     torch::TensorOptions().device(device).dtype(options.dtype));
   }
   p->cache_ = std::make_unique<PromptEmbeddingCache>(options.prompt_cache_size);
-  if (options.step_threads > 1 && device.is_cpu()) {
-    p->splitter_ = std::make_unique<BatchSplitter>(options.step_threads);
-  }
+  // One chunk (no helper threads) on CUDA, where one big batch per kernel is what is wanted.
+  p->splitter_ = std::make_unique<BatchSplitter>(device.is_cpu() ? options.step_threads : 1);
 
   ModelInfo& info = p->info_;
   info.name = p->options_.name;
@@ -557,7 +546,7 @@ torch::Tensor Pipeline::ForwardUnet(const torch::Tensor& sample, const torch::Te
                                     const torch::Tensor& context,
                                     const torch::Tensor& class_labels) {
   const int64_t rows = sample.size(0);
-  const int chunks = splitter_ == nullptr ? 1 : splitter_->Chunks(rows);
+  const int chunks = splitter_->Chunks(rows);
   if (chunks <= 1) return unet_->forward(sample, timesteps, context, class_labels);
   // Every UNet input is per row, so row chunks are independent UNet calls.
   auto rows_of = [](const torch::Tensor& t, int64_t begin, int64_t end) {
@@ -619,16 +608,13 @@ absl::StatusOr<torch::Tensor> Pipeline::DecodeToTensor(const torch::Tensor& late
                          return (latents / scale).to(options_.device, vae_dtype_);
                        }));
   const int64_t rows = z.size(0);
-  const int chunks = splitter_ == nullptr ? 1 : splitter_->Chunks(rows);
-  std::vector<absl::StatusOr<torch::Tensor>> parts(static_cast<size_t>(std::max(1, chunks)));
-  if (chunks <= 1) {
-    parts[0] = vae_->RunDecode(z);
-  } else {
-    // RunDecode catches torch's exceptions itself, so no chunk throws.
-    splitter_->ForEachChunk(rows, [&](int chunk, int64_t begin, int64_t end) {
-      parts[static_cast<size_t>(chunk)] = vae_->RunDecode(z.slice(0, begin, end));
-    });
-  }
+  std::vector<absl::StatusOr<torch::Tensor>> parts(static_cast<size_t>(splitter_->Chunks(rows)));
+  // RunDecode catches torch's exceptions itself, so no chunk throws. One chunk runs on the
+  // caller over the whole batch.
+  splitter_->ForEachChunk(rows, [&](int chunk, int64_t begin, int64_t end) {
+    parts[static_cast<size_t>(chunk)] =
+        vae_->RunDecode(parts.size() == 1 ? z : z.slice(0, begin, end));
+  });
   std::vector<torch::Tensor> decoded_parts;
   for (absl::StatusOr<torch::Tensor>& part : parts) {
     LDM_RETURN_IF_ERROR(part.status());
@@ -644,7 +630,7 @@ absl::StatusOr<torch::Tensor> Pipeline::DecodeToTensor(const torch::Tensor& late
 absl::StatusOr<Image8> Pipeline::FinishImage(const DenoiseJob& job, const torch::Tensor& chw01) {
   const int iterations =
       extras_.low_res_image.has_value() ? extras_.low_res_image->back_projection : 0;
-  if (iterations == 0 || !job.spec.low_res_image.has_value()) return ToImage8(chw01);
+  if (iterations == 0 || !job.spec.low_res_image.has_value()) return ImageTensors::FromChw01(chw01);
   // Super-resolution output made consistent with its input (LowResConditioning::BackProject):
   // restores the colors and shading the autoencoder's round trip loses.
   absl::StatusOr<torch::Tensor> fixed =
@@ -655,7 +641,7 @@ absl::StatusOr<Image8> Pipeline::FinishImage(const DenoiseJob& job, const torch:
                                                low, info_.upscale_factor, iterations)[0];
       });
   if (!fixed.ok()) return fixed.status();
-  return ToImage8(*fixed);
+  return ImageTensors::FromChw01(*fixed);
 }
 
 std::vector<absl::StatusOr<Image8>> Pipeline::Decode(absl::Span<Job* const> jobs) {
@@ -713,7 +699,7 @@ absl::StatusOr<Image8> Pipeline::Preview(const Job& j, PreviewQuality quality) {
       torch::Tensor z = job->latents[0].to(torch::kFloat32);
       torch::Tensor rgb = torch::einsum("chw,cr->rhw", {z, latent_rgb_}) +
                           latent_rgb_bias_.view({3, 1, 1});
-      return ToImage8((rgb.clamp(-1, 1) + 1) / 2);
+      return ImageTensors::FromChw01((rgb.clamp(-1, 1) + 1) / 2);
     });
   }
   // kFull, or no projection factors: decode the current latents (for samplers whose x_0
@@ -722,7 +708,7 @@ absl::StatusOr<Image8> Pipeline::Preview(const Job& j, PreviewQuality quality) {
                         ? *job->sampler->pred_original_sample()
                         : job->latents;
   LDM_ASSIGN_OR_RETURN(torch::Tensor img, DecodeToTensor(z));
-  return ToImage8(img[0]);
+  return ImageTensors::FromChw01(img[0]);
 }
 
 absl::StatusOr<std::vector<Image8>> Pipeline::Generate(const GenerateOptions& options) {

@@ -135,7 +135,7 @@ class Pipeline : public Engine {
   // then), then advances each job's sampler, returning one status per job (a failed sampler step
   // leaves that job unchanged).
   std::vector<absl::Status> StepBatch(const std::vector<DenoiseJob*>& jobs);
-  // unet_->forward over the batch, in row chunks on splitter_ when there is one (throws).
+  // unet_->forward over the batch, in row chunks on splitter_ (throws).
   torch::Tensor ForwardUnet(const torch::Tensor& sample, const torch::Tensor& timesteps,
                             const torch::Tensor& context, const torch::Tensor& class_labels);
 
@@ -153,7 +153,7 @@ class Pipeline : public Engine {
   torch::Tensor latent_rgb_bias_;  // [3]
   torch::Tensor null_context_;     // [1, 1, D] zeros for UNets without text (undefined: text)
   std::unique_ptr<PromptEmbeddingCache> cache_;
-  std::unique_ptr<BatchSplitter> splitter_;  // null: whole-batch calls
+  std::unique_ptr<BatchSplitter> splitter_;  // 1 thread: whole-batch calls on the caller
 };
 
 }  // namespace ldm

@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "core/common/status_macros.h"
 #include "core/common/torch_guard.h"
+#include "core/pipeline/image_tensors.h"
 #include "tools/shapes/shapes_dataset.h"
 
 namespace ldm::eval {
@@ -118,20 +119,10 @@ absl::StatusOr<std::vector<Image8>> ShapesEvaluator::RoundTrip(
     LDM_ASSIGN_OR_RETURN(DiagonalGaussian post, pipeline_->vae()->RunEncode(x));
     const double sf = pipeline_->vae()->config().scaling_factor;
     LDM_ASSIGN_OR_RETURN(torch::Tensor decoded, pipeline_->DecodeToTensor(post.mean * sf));
-    LDM_RETURN_IF_ERROR(TorchGuard("round trip", [&]() {
-      const torch::Tensor u8 =
-          decoded.mul(255.0).round().clamp(0, 255).to(torch::kUInt8).permute({0, 2, 3, 1}).cpu()
-              .contiguous();
-      for (int64_t i = 0; i < u8.size(0); ++i) {
-        Image8 img;
-        img.height = static_cast<int>(u8.size(1));
-        img.width = static_cast<int>(u8.size(2));
-        img.channels = 3;
-        const uint8_t* p = u8[i].data_ptr<uint8_t>();
-        img.pixels.assign(p, p + u8[i].numel());
-        out.push_back(std::move(img));
-      }
-    }));
+    LDM_ASSIGN_OR_RETURN(std::vector<Image8> images, TorchGuard("round trip", [&]() {
+                           return ImageTensors::FromBatch01(decoded);
+                         }));
+    for (Image8& img : images) out.push_back(std::move(img));
   }
   return out;
 }
@@ -164,16 +155,14 @@ absl::Status ShapesEvaluator::AutoencoderCeiling(int count, uint64_t dataset_see
   o.seed = dataset_seed;
   shapes::ShapesDataset dataset(o);
   shapes::ShapesAnalyzer analyzer;
-  auto score = [&](EvalKind kind, const std::vector<shapes::ShapesSample>& samples,
+  // Each image is filed under its condition's kind (scenes: the caption kind of their count).
+  auto score = [&](const std::vector<shapes::ShapesSample>& samples,
                    const std::vector<EvalCondition>& conditions) -> absl::Status {
     LDM_ASSIGN_OR_RETURN(std::vector<Image8> decoded, RoundTrip(samples));
     for (size_t i = 0; i < samples.size(); ++i) {
       const shapes::ShapesSample& s = samples[i];
       const Image8 truth{s.width, s.height, 3, s.rgb};
-      // Scenes are filed under the caption kind of their object count.
-      const EvalKind k = kind == EvalKind::kCaption1 && s.objects.size() == 2 ? EvalKind::kCaption2
-                                                                              : kind;
-      auto& [truth_row, vae_row] = result->autoencoder_ceiling[k];
+      auto& [truth_row, vae_row] = result->autoencoder_ceiling[conditions[i].kind];
       LDM_ASSIGN_OR_RETURN(ImageScore t, EvalMetrics::ScoreImage(analyzer, conditions[i], truth));
       LDM_ASSIGN_OR_RETURN(ImageScore v,
                            EvalMetrics::ScoreImage(analyzer, conditions[i], decoded[i]));
@@ -203,9 +192,9 @@ absl::Status ShapesEvaluator::AutoencoderCeiling(int count, uint64_t dataset_see
     hand_maps.push_back(dataset.HandDrawnMapSample(i));
     hand_conditions.push_back(map_condition(EvalKind::kHandMap, hand_maps.back()));
   }
-  LDM_RETURN_IF_ERROR(score(EvalKind::kCaption1, scenes, scene_conditions));
-  LDM_RETURN_IF_ERROR(score(EvalKind::kMap, maps, map_conditions));
-  return score(EvalKind::kHandMap, hand_maps, hand_conditions);
+  LDM_RETURN_IF_ERROR(score(scenes, scene_conditions));
+  LDM_RETURN_IF_ERROR(score(maps, map_conditions));
+  return score(hand_maps, hand_conditions);
 }
 
 }  // namespace ldm::eval

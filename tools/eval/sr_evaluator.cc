@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "core/common/status_macros.h"
 #include "core/common/torch_guard.h"
+#include "core/pipeline/image_tensors.h"
 #include "core/pipeline/low_res_conditioning.h"
 #include "tools/shapes/box_downsampler.h"
 #include "tools/shapes/shapes_analyzer.h"
@@ -66,18 +67,9 @@ torch::Tensor ToChw01(const Image8& img) {
       .div(255.0);
 }
 
-// [3, H, W] in [0, 1] -> uint8 HWC.
-Image8 ToImage8(const torch::Tensor& chw01) {
-  torch::Tensor hwc =
-      chw01.mul(255).round().clamp(0, 255).to(torch::kUInt8).permute({1, 2, 0}).contiguous().cpu();
-  Image8 out{static_cast<int>(hwc.size(1)), static_cast<int>(hwc.size(0)), 3, {}};
-  out.pixels.assign(hwc.data_ptr<uint8_t>(), hwc.data_ptr<uint8_t>() + hwc.numel());
-  return out;
-}
-
 // The output made consistent with its input (LowResConditioning::BackProject).
 Image8 BackProjected(const Image8& image, const Image8& low, int factor, int iterations) {
-  return ToImage8(
+  return ImageTensors::FromChw01(
       LowResConditioning::BackProject(ToChw01(image), ToChw01(low), factor, iterations)[0]);
 }
 
@@ -194,14 +186,14 @@ absl::StatusOr<SrEvalResult> SrEvaluator::Run(
       const Image8 gt = FromRgb(truth[static_cast<size_t>(i)].rgb, r);
       const Image8 nearest = Resize(low[static_cast<size_t>(i)], u, "nearest");
       const Image8 bicubic = Resize(low[static_cast<size_t>(i)], u, "bicubic");
-      const Image8 vae = ToImage8(decoded[i]);
+      const Image8 vae = ImageTensors::FromChw01(decoded[i]);
       const Image8& sr = *upscaled[static_cast<size_t>(i)];
       const auto& t = truth[static_cast<size_t>(i)];
       Score(analyzer, t, gt, true, &acc[0]);
       Score(analyzer, t, nearest, false, &acc[1]);
       Score(analyzer, t, bicubic, false, &acc[2]);
       const Image8& lo = low[static_cast<size_t>(i)];
-      const Image8 sr_raw = ToImage8(raw[i]);
+      const Image8 sr_raw = ImageTensors::FromChw01(raw[i]);
       const Image8 sr_final = shipped_bp > 0 ? sr : BackProjected(sr_raw, lo, u, bp);
       Score(analyzer, t, vae, false, &acc[3]);
       Score(analyzer, t, BackProjected(vae, lo, u, bp), false, &acc[4]);
