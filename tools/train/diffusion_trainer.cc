@@ -12,6 +12,7 @@
 #include "core/io/model_config.h"
 #include "core/io/safetensors_writer.h"
 #include "core/io/state_dict_loader.h"
+#include "core/sampling/noise_schedule.h"
 #include "tools/train/train_loop.h"
 #include "tools/train/train_rng.h"
 
@@ -25,21 +26,33 @@ DiffusionModelImpl::DiffusionModelImpl(const UNet2DConditionConfig& unet_config,
 }
 
 torch::Tensor DiffusionTrainer::AlphasCumprod(const nlohmann::json& scheduler) {
-  // diffusers' DDPM/DDIM schedulers build betas in float32 with torch.linspace and take the
-  // float32 cumulative product; the same op sequence here gives the values the samplers use
-  // (tests/tools/train checks equality with core's NoiseSchedule).
-  const int64_t t = scheduler.value("num_train_timesteps", 1000);
-  const double b0 = scheduler.value("beta_start", 1e-4), b1 = scheduler.value("beta_end", 0.02);
-  const std::string kind = scheduler.value("beta_schedule", "linear");
-  torch::Tensor betas;
-  if (kind == "linear") {
-    betas = torch::linspace(b0, b1, t, torch::kFloat32);
-  } else if (kind == "scaled_linear") {
-    betas = torch::linspace(std::sqrt(b0), std::sqrt(b1), t, torch::kFloat32).square();
-  } else {
-    TORCH_CHECK(false, "beta_schedule ", kind, " is not supported by the trainer");
+  // Core's NoiseSchedule is what every sampler uses, so training noises with exactly the values
+  // inference denoises with (beta kinds, rescale_betas_zero_snr, float32 rounding included).
+  auto schedule = NoiseSchedule::Create(ModelConfig(scheduler, "scheduler_config.json"));
+  TORCH_CHECK(schedule.ok(), "scheduler config: ", schedule.status().ToString());
+  const std::vector<double>& ab = (*schedule)->alphas_cumprod();
+  return torch::tensor(ab, torch::kFloat64);
+}
+
+NoiseSchedule::PredictionType DiffusionTrainer::PredictionTypeOf(const nlohmann::json& scheduler) {
+  auto schedule = NoiseSchedule::Create(ModelConfig(scheduler, "scheduler_config.json"));
+  TORCH_CHECK(schedule.ok(), "scheduler config: ", schedule.status().ToString());
+  return (*schedule)->prediction_type();
+}
+
+torch::Tensor DiffusionTrainer::Target(NoiseSchedule::PredictionType type, const torch::Tensor& z0,
+                                       const torch::Tensor& eps, const torch::Tensor& ab) {
+  switch (type) {
+    case NoiseSchedule::PredictionType::kEpsilon:
+      return eps;
+    case NoiseSchedule::PredictionType::kVPrediction:
+      // Salimans & Ho 2022, sec. 4: v = alpha_t eps - sigma_t x0 with alpha_t = sqrt(ab_t),
+      // sigma_t = sqrt(1 - ab_t) (diffusers' DDPMScheduler.get_velocity).
+      return ab.sqrt() * eps - (1.0 - ab).sqrt() * z0;
+    case NoiseSchedule::PredictionType::kSample:
+      return z0;
   }
-  return torch::cumprod(1.0 - betas, 0).to(torch::kFloat64);
+  TORCH_CHECK(false, "unknown prediction type");
 }
 
 DiffusionTrainer::DiffusionTrainer(DiffusionTrainerOptions options, const LatentCache* cache,
@@ -47,6 +60,7 @@ DiffusionTrainer::DiffusionTrainer(DiffusionTrainerOptions options, const Latent
     : options_(std::move(options)), cache_(cache), dir_(std::move(dir)) {
   empty_ids_ = torch::tensor(empty_prompt_ids, torch::kInt64);
   alphas_cumprod_ = AlphasCumprod(options_.scheduler);
+  prediction_type_ = PredictionTypeOf(options_.scheduler);
   torch::manual_seed(TrainRng::Hash(options_.seed, RngStream::kInit, 2));
   model_ = DiffusionModel(options_.unet, options_.text);
   model_->to(options_.device);
@@ -94,7 +108,7 @@ DiffusionBatch DiffusionTrainer::MakeBatch(int64_t step) const {
   out.timesteps = t;
   out.token_ids = ids;
   out.class_labels = cls;
-  out.noise = eps;
+  out.target = Target(prediction_type_, z0, eps, ab);
   return out;
 }
 
@@ -108,7 +122,7 @@ double DiffusionTrainer::TrainStep() {
   torch::Tensor hidden = model_->text_encoder->forward(batch.token_ids.to(d)).last_hidden_state;
   torch::Tensor pred = model_->unet->forward(batch.sample.to(d), batch.timesteps.to(d), hidden,
                                              batch.class_labels.to(d));
-  torch::Tensor loss = torch::mse_loss(pred, batch.noise.to(d));
+  torch::Tensor loss = torch::mse_loss(pred, batch.target.to(d));
   loss.backward();
   torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip);
   optimizer_->step();

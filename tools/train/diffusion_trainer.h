@@ -3,7 +3,9 @@
 //
 // Objective (DDPM, Ho et al. 2020, eq. 14, the "simple" loss; LDM, Rombach et al. 2022, eq. 2
 // with conditioning eq. 3): t ~ U{0..T-1}, eps ~ N(0, I), z_0 = scaling_factor * (mu + sigma n),
-//   z_t = sqrt(ab_t) z_0 + sqrt(1 - ab_t) eps,   L = || eps - eps_theta(z_t, t, c) ||^2
+//   z_t = sqrt(ab_t) z_0 + sqrt(1 - ab_t) eps,   L = || y - f_theta(z_t, t, c) ||^2
+// with the target y of the config's prediction_type: eps ("epsilon"), v = sqrt(ab_t) eps -
+// sqrt(1 - ab_t) z_0 ("v_prediction", Salimans & Ho 2022) or z_0 ("sample").
 // where c = (text tokens -> CLIP last hidden state, class label, one-hot map channels
 // concatenated to z_t). ab_t is computed from the same scheduler_config.json the pipeline samples
 // with, exactly as core's NoiseSchedule does. Each condition is kept or replaced by its null value
@@ -22,6 +24,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/nn/unet_2d_condition_model.h"
+#include "core/sampling/noise_schedule.h"
 #include "core/text/clip_text_model.h"
 #include "core/text/clip_tokenizer.h"
 #include "nlohmann/json.hpp"
@@ -68,7 +71,7 @@ struct DiffusionBatch {
   torch::Tensor timesteps;     // [B] int64
   torch::Tensor token_ids;     // [B, L]
   torch::Tensor class_labels;  // [B]
-  torch::Tensor noise;         // [B, C, h, w] target
+  torch::Tensor target;        // [B, C, h, w] what the UNet should predict (see Target)
 };
 
 class DiffusionTrainer {
@@ -83,8 +86,14 @@ class DiffusionTrainer {
   absl::Status WriteFinal();
 
   DiffusionBatch MakeBatch(int64_t step) const;
-  // alphas_cumprod [T] (float32 values as float64) of a linear / scaled_linear scheduler config.
+  // alphas_cumprod [T] (float32 values as float64) of a scheduler config, from core's
+  // NoiseSchedule (every beta_schedule and rescale_betas_zero_snr it supports). Throws
+  // c10::Error naming the field on a bad config.
   static torch::Tensor AlphasCumprod(const nlohmann::json& scheduler);
+  static NoiseSchedule::PredictionType PredictionTypeOf(const nlohmann::json& scheduler);
+  // The regression target for clean latents z0, noise eps and ab_t (broadcastable to z0).
+  static torch::Tensor Target(NoiseSchedule::PredictionType type, const torch::Tensor& z0,
+                              const torch::Tensor& eps, const torch::Tensor& ab);
   DiffusionModel& model() { return model_; }
   EmaWeights& ema() { return *ema_; }
   int64_t step() const { return step_; }
@@ -97,6 +106,7 @@ class DiffusionTrainer {
   const LatentCache* cache_;
   torch::Tensor empty_ids_;       // [L]
   torch::Tensor alphas_cumprod_;  // [T] float64
+  NoiseSchedule::PredictionType prediction_type_ = NoiseSchedule::PredictionType::kEpsilon;
   std::filesystem::path dir_;
   DiffusionModel model_{nullptr};
   std::unique_ptr<torch::optim::AdamW> optimizer_;

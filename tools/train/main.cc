@@ -55,6 +55,11 @@ int main(int argc, char** argv) {
                  "its extra reconstruction weight on object pixels");
   app.add_option("--edge-decoder-edge-weight", o.edge_decoder_edge_weight,
                  "its extra reconstruction weight on the band around label edges");
+  std::string noise_schedule = "zero-snr-v";
+  app.add_option("--noise-schedule", noise_schedule,
+                 "zero-snr-v (zero terminal SNR, v-prediction, trailing; default) or sd-eps "
+                 "(SD 1.x: epsilon, leading; the models of sessions 1-4)")
+      ->check(CLI::IsMember({"zero-snr-v", "sd-eps"}));
   app.add_option("--unet-steps", o.unet_steps, "diffusion steps");
   app.add_option("--unet-batch", o.unet_batch, "diffusion batch size");
   app.add_option("--unet-lr", o.unet_lr, "diffusion peak learning rate");
@@ -88,6 +93,9 @@ int main(int argc, char** argv) {
   o.out_dir = out_dir;
   o.checkpoint_seconds = checkpoint_minutes * 60.0;
   if (tiny) o.configs = ldm::train::ToyModelConfigs::Tiny();
+  o.configs.scheduler = ldm::train::ToyModelConfigs::SchedulerConfig(
+      noise_schedule == "sd-eps" ? ldm::train::NoiseScheduleRecipe::kStableDiffusion
+                                 : ldm::train::NoiseScheduleRecipe::kZeroSnrV);
   try {
     o.device = torch::Device(device);
   } catch (const std::exception& e) {
@@ -115,7 +123,7 @@ int main(int argc, char** argv) {
     sr.device = o.device;
     sr.resume = o.resume;
     sr.unet = o.configs.sr_unet;
-    sr.scheduler = o.configs.scheduler;
+    sr.scheduler = o.configs.sr_scheduler;
     sr.ema_decay = o.ema_decay;
     sr.checkpoint_steps = o.checkpoint_steps;
     sr.checkpoint_seconds = o.checkpoint_seconds;

@@ -56,7 +56,8 @@ SrBatch SrTrainer::MakeBatch(int64_t step) const {
   SrBatch out;
   out.sample = torch::cat({zt, LowResConditioning::ToLatentChannels(low, r)}, 1);
   out.timesteps = t;
-  out.noise = eps;
+  out.target = DiffusionTrainer::Target(
+      DiffusionTrainer::PredictionTypeOf(options_.scheduler), z0, eps, ab);
   return out;
 }
 
@@ -69,7 +70,7 @@ double SrTrainer::TrainStep() {
   optimizer_->zero_grad();
   torch::Tensor pred = unet_->forward(batch.sample.to(d), batch.timesteps.to(d),
                                       NullContext(batch.sample.size(0)).to(d));
-  torch::Tensor loss = torch::mse_loss(pred, batch.noise.to(d));
+  torch::Tensor loss = torch::mse_loss(pred, batch.target.to(d));
   loss.backward();
   torch::nn::utils::clip_grad_norm_(unet_->parameters(), options_.grad_clip);
   optimizer_->step();

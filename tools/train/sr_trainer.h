@@ -54,7 +54,7 @@ struct SrTrainerOptions {
 struct SrBatch {
   torch::Tensor sample;     // [B, C + 3 r^2, h, w]: noisy latents + unshuffled low-res image
   torch::Tensor timesteps;  // [B] int64
-  torch::Tensor noise;      // [B, C, h, w] target
+  torch::Tensor target;     // [B, C, h, w] per the scheduler's prediction_type
 };
 
 class SrTrainer {

@@ -3,9 +3,24 @@
 namespace ldm::train {
 namespace {
 
-nlohmann::json DdimSchedulerConfig() {
-  // Stable Diffusion's DDIM scheduler settings (scaled_linear betas 0.00085..0.012 over 1000
-  // steps): at 8x8x4 latents the terminal alpha_bar is ~0.005, close enough to pure noise.
+nlohmann::json DdimSchedulerConfig(NoiseScheduleRecipe recipe) {
+  // Stable Diffusion's DDIM scheduler settings: scaled_linear betas 0.00085..0.012 over 1000
+  // steps.
+  //
+  // kStableDiffusion keeps SD 1.x's epsilon prediction and its terminal alpha_bar ~0.0047. At 8x8x4
+  // latents that is NOT pure noise: a large object still shows in z_T (signal 0.068 per value,
+  // summed over its ~64 latent values), so a model trained on it reads the layout from the noise
+  // and ignores the prompt's position and shape words; sampling from pure noise then gives a
+  // layout chosen by the seed (measured on the session-4 model: the same seed drew the same scene
+  // for "at the top left" and "at the bottom right"). With epsilon prediction the loss also weighs
+  // x0 errors by ab/(1-ab), ~0.005 at t = T, so the model barely learns the high-noise steps where
+  // the layout is decided.
+  //
+  // kZeroSnrV is Lin et al. 2024 ("Common Diffusion Noise Schedules and Sample Steps are Flawed"):
+  // betas rescaled to zero terminal SNR (rescale_betas_zero_snr, their Algorithm 1), v-prediction
+  // (Salimans & Ho 2022; needed because epsilon is undefined at SNR 0; its loss weighs x0 errors
+  // by 1/(1-ab), ~1 at high noise) and "trailing" timesteps so sampling starts at t = T.
+  const bool zero_snr = recipe == NoiseScheduleRecipe::kZeroSnrV;
   return {{"_class_name", "DDIMScheduler"},
           {"_diffusers_version", "0.27.2"},
           {"beta_end", 0.012},
@@ -15,14 +30,14 @@ nlohmann::json DdimSchedulerConfig() {
           {"clip_sample_range", 1.0},
           {"dynamic_thresholding_ratio", 0.995},
           {"num_train_timesteps", 1000},
-          {"prediction_type", "epsilon"},
-          {"rescale_betas_zero_snr", false},
+          {"prediction_type", zero_snr ? "v_prediction" : "epsilon"},
+          {"rescale_betas_zero_snr", zero_snr},
           {"sample_max_value", 1.0},
           {"set_alpha_to_one", false},
           {"skip_prk_steps", true},
-          {"steps_offset", 1},
+          {"steps_offset", zero_snr ? 0 : 1},
           {"thresholding", false},
-          {"timestep_spacing", "leading"},
+          {"timestep_spacing", zero_snr ? "trailing" : "leading"},
           {"trained_betas", nullptr}};
 }
 
@@ -104,14 +119,19 @@ ClipTextConfig Text(int64_t hidden, int64_t layers, int64_t heads) {
 
 }  // namespace
 
+nlohmann::json ToyModelConfigs::SchedulerConfig(NoiseScheduleRecipe recipe) {
+  return DdimSchedulerConfig(recipe);
+}
+
 ToyModelConfigs ToyModelConfigs::Default() {
   ToyModelConfigs m;
   m.vae = Vae({16, 32, 64, 128}, 16);
   m.text = Text(128, 3, 4);
   m.unet = Unet({64, 128}, 2, 4, 128, 32);
-  m.scheduler = DdimSchedulerConfig();
+  m.scheduler = DdimSchedulerConfig(NoiseScheduleRecipe::kZeroSnrV);
   m.classifier = Classifier({64, 128}, 32);
   m.sr_unet = SrUnet({64, 128}, 2, 4, 32, 32);
+  m.sr_scheduler = DdimSchedulerConfig(NoiseScheduleRecipe::kStableDiffusion);
   return m;
 }
 
@@ -120,9 +140,10 @@ ToyModelConfigs ToyModelConfigs::Tiny() {
   m.vae = Vae({8, 8, 8, 8}, 4);
   m.text = Text(16, 1, 2);
   m.unet = Unet({16, 32}, 1, 2, 16, 8);
-  m.scheduler = DdimSchedulerConfig();
+  m.scheduler = DdimSchedulerConfig(NoiseScheduleRecipe::kZeroSnrV);
   m.classifier = Classifier({8, 16}, 4);
   m.sr_unet = SrUnet({16, 32}, 1, 2, 8, 8);
+  m.sr_scheduler = DdimSchedulerConfig(NoiseScheduleRecipe::kStableDiffusion);
   return m;
 }
 

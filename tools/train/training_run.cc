@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <fstream>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -192,6 +193,29 @@ absl::StatusOr<LatentCache> TrainingRun::BuildLatentCache(const ClipTokenizer& t
   return LatentCache::Build(co, builder, vae, tokenizer, LatentsDir(), options_.device);
 }
 
+absl::StatusOr<nlohmann::json> TrainingRun::DiffusionScheduler(bool for_training) const {
+  const fs::path file = DiffusionDir() / "scheduler_config.json";
+  const nlohmann::json& mine = options_.configs.scheduler;
+  if (fs::exists(file)) {
+    LDM_ASSIGN_OR_RETURN(ModelConfig pinned, ModelConfig::FromFile(file));
+    if (for_training && pinned.json() != mine) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "diffusion: --noise-schedule: ", file.string(), " (prediction_type ",
+          pinned.json().value("prediction_type", "?"), ") was pinned when this work dir's UNet "
+          "started training; this run asks for prediction_type ",
+          mine.value("prediction_type", "?"), ". Use the same --noise-schedule or a new --work-dir"));
+    }
+    return pinned.json();
+  }
+  if (for_training) {
+    fs::create_directories(DiffusionDir());
+    std::ofstream out(file);
+    out << mine.dump(2) << "\n";
+    if (!out) return absl::InternalError(absl::StrCat("cannot write ", file.string()));
+  }
+  return mine;
+}
+
 absl::Status TrainingRun::Diffusion() {
   if (fs::exists(DiffusionDir() / "final" / "state.json")) {
     spdlog::info("diffusion: done ({} exists)", (DiffusionDir() / "final").string());
@@ -208,7 +232,7 @@ absl::Status TrainingRun::Diffusion() {
   o.text.vocab_size = tokenizer.vocab_size();
   o.text.eos_token_id = tokenizer.eos_id();
   o.text.max_position_embeddings = tokenizer.model_max_length();
-  o.scheduler = options_.configs.scheduler;
+  LDM_ASSIGN_OR_RETURN(o.scheduler, DiffusionScheduler(/*for_training=*/true));
   o.scaling_factor = vae->config().scaling_factor;
   o.seed = options_.seed;
   o.steps = options_.unet_steps;
@@ -271,7 +295,7 @@ absl::Status TrainingRun::Export() {
     spdlog::info("export: latent->RGB preview fit RMSE {:.4f}", in.latent_rgb.rmse);
     return absl::OkStatus();
   }));
-  in.scheduler = options_.configs.scheduler;
+  LDM_ASSIGN_OR_RETURN(in.scheduler, DiffusionScheduler(/*for_training=*/false));
   in.bos_token_id = tokenizer.bos_id();
   in.pad_token_id = tokenizer.pad_id();
   in.training = {{"seed", options_.seed},
@@ -305,7 +329,7 @@ absl::Status TrainingRun::Classifier() {
   LDM_ASSIGN_OR_RETURN(LatentCache cache, BuildLatentCache(tokenizer, vae, /*read_only=*/true));
   ClassifierTrainerOptions o;
   o.config = options_.configs.classifier;
-  o.scheduler = options_.configs.scheduler;
+  LDM_ASSIGN_OR_RETURN(o.scheduler, DiffusionScheduler(/*for_training=*/false));
   o.scaling_factor = vae->config().scaling_factor;
   o.seed = options_.seed;
   o.steps = options_.clf_steps;

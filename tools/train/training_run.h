@@ -123,6 +123,13 @@ class TrainingRun {
   // read_only: a missing chunk is an error instead of being encoded (see LatentCacheOptions).
   absl::StatusOr<LatentCache> BuildLatentCache(const ClipTokenizer& tokenizer, AutoencoderKL& vae,
                                                bool read_only) const;
+  // The scheduler config the diffusion stage trains with, pinned in
+  // DiffusionDir()/scheduler_config.json when that stage first starts, so that a resume, the
+  // export and the classifier use the schedule the UNet was trained on even if the run's
+  // --noise-schedule differs. for_training: FAILED_PRECONDITION naming --noise-schedule when the
+  // pinned config differs from the run's (a resumed UNet must not switch schedules), else pins
+  // it. Otherwise: the pinned config, or the run's when none is pinned (runs before session 5).
+  absl::StatusOr<nlohmann::json> DiffusionScheduler(bool for_training) const;
   absl::Status TrainAutoencoder(const char* stage, const AutoencoderTrainerOptions& o,
                                 const std::filesystem::path& dir);
 

@@ -160,18 +160,72 @@ TEST(DiffusionTrainerTest, DroppedConditionsTakeTheirNullValues) {
   EXPECT_TRUE(torch::all((k.timesteps >= 0) & (k.timesteps < 1000)).item<bool>());
 }
 
-TEST(DiffusionTrainerTest, AlphasCumprodMatchesCoresNoiseSchedule) {
+TEST(DiffusionTrainerTest, AlphasCumprodMatchesCoresNoiseScheduleForEveryRecipe) {
   for (const char* kind : {"scaled_linear", "linear"}) {
-    nlohmann::json cfg = ToyModelConfigs::Default().scheduler;
-    cfg["beta_schedule"] = kind;
-    auto schedule = NoiseSchedule::Create(ModelConfig(cfg, "test"));
-    ASSERT_TRUE(schedule.ok()) << schedule.status();
-    torch::Tensor mine = DiffusionTrainer::AlphasCumprod(cfg);
-    ASSERT_EQ(mine.size(0), 1000);
-    for (int t = 0; t < 1000; t += 37) {
-      EXPECT_EQ(mine[t].item<double>(), (*schedule)->alpha_cumprod(t)) << kind << " t=" << t;
+    for (bool zero_snr : {false, true}) {
+      nlohmann::json cfg = ToyModelConfigs::Default().scheduler;
+      cfg["beta_schedule"] = kind;
+      cfg["rescale_betas_zero_snr"] = zero_snr;
+      auto schedule = NoiseSchedule::Create(ModelConfig(cfg, "test"));
+      ASSERT_TRUE(schedule.ok()) << schedule.status();
+      torch::Tensor mine = DiffusionTrainer::AlphasCumprod(cfg);
+      ASSERT_EQ(mine.size(0), 1000);
+      for (int t = 0; t < 1000; t += 37) {
+        EXPECT_EQ(mine[t].item<double>(), (*schedule)->alpha_cumprod(t)) << kind << " t=" << t;
+      }
+      EXPECT_EQ(mine[999].item<double>() == 0.0, zero_snr) << kind;
     }
   }
+}
+
+TEST(DiffusionTrainerTest, ShippedRecipeTrainsVPredictionToPureNoiseAndSamplesFromTEqualsT) {
+  const nlohmann::json cfg = ToyModelConfigs::Default().scheduler;
+  auto schedule = NoiseSchedule::Create(ModelConfig(cfg, "test"));
+  ASSERT_TRUE(schedule.ok()) << schedule.status();
+  EXPECT_EQ((*schedule)->prediction_type(), NoiseSchedule::PredictionType::kVPrediction);
+  EXPECT_EQ((*schedule)->alpha_cumprod(999), 0.0);
+  EXPECT_EQ((*schedule)->IntegerTimesteps(25).front(), 999);
+  // The SD recipe (the models of sessions 1-4 and toy-shapes-sr) is unchanged.
+  auto sd = NoiseSchedule::Create(ModelConfig(
+      ToyModelConfigs::SchedulerConfig(NoiseScheduleRecipe::kStableDiffusion), "test"));
+  ASSERT_TRUE(sd.ok()) << sd.status();
+  EXPECT_EQ((*sd)->prediction_type(), NoiseSchedule::PredictionType::kEpsilon);
+  EXPECT_GT((*sd)->alpha_cumprod(999), 0.004);
+  EXPECT_EQ(ToyModelConfigs::Default().sr_scheduler,
+            ToyModelConfigs::SchedulerConfig(NoiseScheduleRecipe::kStableDiffusion));
+}
+
+TEST(DiffusionTrainerTest, TargetsInvertToTheCleanLatentAndTheNoiseAsSamplersDo) {
+  torch::manual_seed(3);
+  torch::Tensor z0 = torch::randn({4, 4, 8, 8}), eps = torch::randn({4, 4, 8, 8});
+  torch::Tensor ab = torch::tensor({0.0, 0.3, 0.9, 0.9999}).view({4, 1, 1, 1});
+  torch::Tensor zt = ab.sqrt() * z0 + (1.0 - ab).sqrt() * eps;
+  using P = NoiseSchedule::PredictionType;
+  EXPECT_TRUE(torch::equal(DiffusionTrainer::Target(P::kEpsilon, z0, eps, ab), eps));
+  EXPECT_TRUE(torch::equal(DiffusionTrainer::Target(P::kSample, z0, eps, ab), z0));
+  // What DDIM/Euler do with a v prediction: x0 = sqrt(ab) x_t - sqrt(1-ab) v,
+  // eps = sqrt(1-ab) x_t + sqrt(ab) v (diffusers' DDIMScheduler.step).
+  torch::Tensor v = DiffusionTrainer::Target(P::kVPrediction, z0, eps, ab);
+  EXPECT_TRUE(torch::allclose(ab.sqrt() * zt - (1.0 - ab).sqrt() * v, z0, 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose((1.0 - ab).sqrt() * zt + ab.sqrt() * v, eps, 1e-5, 1e-5));
+  // At zero SNR the v target is -x0: the model must produce the clean latent from the condition.
+  EXPECT_TRUE(torch::allclose(v[0], -z0[0]));
+}
+
+TEST(DiffusionTrainerTest, BatchTargetFollowsThePredictionType) {
+  // Same draws, two prediction types: the epsilon batch's target is the noise and the v batch's
+  // target differs from it (except where ab makes them coincide, which uniform t never does).
+  LatentCache cache = FakeCache();
+  const fs::path dir = ldm::testing::TempDir("diffusion_target");
+  DiffusionTrainerOptions eps_options = TinyDiffusion(1);
+  eps_options.scheduler["prediction_type"] = "epsilon";
+  DiffusionTrainerOptions v_options = TinyDiffusion(1);
+  v_options.scheduler["prediction_type"] = "v_prediction";
+  DiffusionTrainer eps_trainer(eps_options, &cache, EmptyIds(), dir / "e");
+  DiffusionTrainer v_trainer(v_options, &cache, EmptyIds(), dir / "v");
+  DiffusionBatch e = eps_trainer.MakeBatch(5), v = v_trainer.MakeBatch(5);
+  EXPECT_TRUE(torch::equal(e.sample, v.sample));
+  EXPECT_FALSE(torch::allclose(e.target, v.target));
 }
 
 }  // namespace

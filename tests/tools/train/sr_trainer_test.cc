@@ -83,7 +83,7 @@ TEST(SrTrainerTest, BatchesConcatenateTheUnshuffledLowResImageAfterTheNoisyLaten
   SrTrainer trainer(TinySr(2), &cache, ldm::testing::TempDir("sr_batch"));
   SrBatch b = trainer.MakeBatch(7);
   ASSERT_EQ(b.sample.sizes(), torch::IntArrayRef({3, 16, 8, 8}));
-  EXPECT_EQ(b.noise.sizes(), torch::IntArrayRef({3, 4, 8, 8}));
+  EXPECT_EQ(b.target.sizes(), torch::IntArrayRef({3, 4, 8, 8}));
   // The condition channels are exactly what the pipeline builds from the same uint8 image.
   torch::Tensor cond = b.sample.narrow(1, 4, 12);
   bool found = false;

@@ -54,6 +54,37 @@ TEST(TrainingRunTest, AllStagesProduceALoadableModel) {
   EXPECT_TRUE(s.ok()) << s;
 }
 
+TEST(TrainingRunTest, DiffusionPinsItsScheduleForResumeAndExport) {
+  StopSignal::Set(false);
+  const fs::path dir = ldm::testing::TempDir("training_run_schedule");
+  TrainingRunOptions o = Tiny(dir);
+  o.configs.scheduler = ToyModelConfigs::SchedulerConfig(NoiseScheduleRecipe::kStableDiffusion);
+  ASSERT_TRUE(TrainingRun(o).Run("tokenizer").ok());
+  ASSERT_TRUE(TrainingRun(o).Run("autoencoder").ok());
+  o.max_steps_this_call = 1;
+  ASSERT_EQ(TrainingRun(o).Run("diffusion").code(), absl::StatusCode::kCancelled);
+  // Resuming the epsilon UNet with the default (v-prediction) recipe is refused, naming the flag.
+  TrainingRunOptions other = o;
+  other.resume = true;
+  other.max_steps_this_call = -1;
+  other.configs.scheduler = ToyModelConfigs::Tiny().scheduler;
+  absl::Status s = TrainingRun(other).Run("diffusion");
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_NE(s.message().find("--noise-schedule"), std::string::npos) << s;
+  // The same recipe resumes; the export (even from a run with the other flag) ships the schedule
+  // the UNet was trained with.
+  o.resume = true;
+  o.max_steps_this_call = -1;
+  s = TrainingRun(o).Run("diffusion");
+  ASSERT_TRUE(s.ok()) << s;
+  s = TrainingRun(other).Run("export");
+  ASSERT_TRUE(s.ok()) << s;
+  std::ifstream in(dir / "model" / "scheduler" / "scheduler_config.json");
+  nlohmann::json shipped = nlohmann::json::parse(in);
+  EXPECT_EQ(shipped["prediction_type"], "epsilon");
+  EXPECT_EQ(shipped["timestep_spacing"], "leading");
+}
+
 TEST(TrainingRunTest, DecoderStageFineTunesTheExportedVaeAfterDiffusion) {
   StopSignal::Set(false);
   const fs::path dir = ldm::testing::TempDir("training_run_decoder");
