@@ -10,6 +10,7 @@
 #include "core/common/status_macros.h"
 #include "core/common/torch_guard.h"
 #include "core/io/model_config.h"
+#include "core/io/safetensors_file.h"
 #include "core/io/safetensors_writer.h"
 #include "core/io/state_dict_loader.h"
 #include "core/sampling/noise_schedule.h"
@@ -65,11 +66,32 @@ DiffusionTrainer::DiffusionTrainer(DiffusionTrainerOptions options, const Latent
   model_ = DiffusionModel(options_.unet, options_.text);
   model_->to(options_.device);
   model_->train();
-  optimizer_ = std::make_unique<torch::optim::AdamW>(model_->parameters(),
-                                                     torch::optim::AdamWOptions(options_.lr.peak_lr)
-                                                         .betas({0.9, 0.999})
-                                                         .weight_decay(options_.weight_decay));
+  auto adamw = [&](double lr) {
+    return torch::optim::AdamWOptions(lr).betas({0.9, 0.999}).weight_decay(options_.weight_decay);
+  };
+  if (options_.text_lr_scale == 1.0) {
+    optimizer_ = std::make_unique<torch::optim::AdamW>(model_->parameters(),
+                                                       adamw(options_.lr.peak_lr));
+  } else {
+    // Two groups: the UNet's, then the text encoder's (TrainStep scales the second one's lr).
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    groups.emplace_back(model_->unet->parameters(),
+                        std::make_unique<torch::optim::AdamWOptions>(adamw(options_.lr.peak_lr)));
+    groups.emplace_back(model_->text_encoder->parameters(),
+                        std::make_unique<torch::optim::AdamWOptions>(
+                            adamw(options_.lr.peak_lr * options_.text_lr_scale)));
+    optimizer_ = std::make_unique<torch::optim::AdamW>(std::move(groups));
+  }
   ema_ = std::make_unique<EmaWeights>(*model_, options_.ema_decay);
+}
+
+absl::Status DiffusionTrainer::InitTextEncoder(const fs::path& safetensors) {
+  LDM_ASSIGN_OR_RETURN(auto file, SafeTensorsFile::Open(safetensors));
+  return TorchGuard("diffusion: text encoder init", [&]() -> absl::Status {
+    LDM_RETURN_IF_ERROR(LoadStateDict(*model_->text_encoder, *file));
+    ema_ = std::make_unique<EmaWeights>(*model_, options_.ema_decay);
+    return absl::OkStatus();
+  });
 }
 
 DiffusionBatch DiffusionTrainer::MakeBatch(int64_t step) const {
@@ -115,8 +137,11 @@ DiffusionBatch DiffusionTrainer::MakeBatch(int64_t step) const {
 double DiffusionTrainer::TrainStep() {
   DiffusionBatch batch = MakeBatch(step_);
   const torch::Device d = options_.device;
-  for (auto& group : optimizer_->param_groups()) {
-    static_cast<torch::optim::AdamWOptions&>(group.options()).lr(LrSchedule(options_.lr).At(step_));
+  const double lr = LrSchedule(options_.lr).At(step_);
+  auto& groups = optimizer_->param_groups();
+  for (size_t g = 0; g < groups.size(); ++g) {
+    static_cast<torch::optim::AdamWOptions&>(groups[g].options())
+        .lr(g == 0 ? lr : lr * options_.text_lr_scale);
   }
   optimizer_->zero_grad();
   torch::Tensor hidden = model_->text_encoder->forward(batch.token_ids.to(d)).last_hidden_state;

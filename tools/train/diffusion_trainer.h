@@ -58,6 +58,8 @@ struct DiffusionTrainerOptions {
   double grad_clip = 1.0;
   double ema_decay = 0.999;
   ConditionDropoutOptions dropout;
+  // The text encoder's learning rate is the UNet's times this (1: one parameter group).
+  double text_lr_scale = 1.0;
   int null_class_label = 18;
   int64_t checkpoint_every_steps = 500;
   double checkpoint_every_seconds = 600;
@@ -79,6 +81,11 @@ class DiffusionTrainer {
   // `cache` must outlive the trainer; `empty_prompt_ids` is the tokenization of "".
   DiffusionTrainer(DiffusionTrainerOptions options, const LatentCache* cache,
                    std::vector<int64_t> empty_prompt_ids, std::filesystem::path dir);
+
+  // Replaces the text encoder's weights by a CLIPTextModel safetensors file (e.g. the
+  // text-pretrain stage's) and restarts the EMA from the current weights; call before Train (a
+  // resumed checkpoint then overrides both). INVALID_ARGUMENT / NOT_FOUND from the loader.
+  absl::Status InitTextEncoder(const std::filesystem::path& safetensors);
 
   // As AutoencoderTrainer::Train.
   absl::StatusOr<bool> Train(bool resume, int64_t max_steps_this_call = -1);

@@ -23,9 +23,9 @@ int main(int argc, char** argv) {
   bool tiny = false;
   double checkpoint_minutes = 10;
   app.add_option("--stage", stage,
-                 "all|tokenizer|autoencoder|diffusion|decoder|decoder-edges|export|classifier|"
+                 "all|tokenizer|text-pretrain|autoencoder|diffusion|decoder|decoder-edges|export|classifier|"
                  "classifier-export|sr|sr-export|sr-all")
-      ->check(CLI::IsMember({"all", "tokenizer", "autoencoder", "diffusion", "decoder",
+      ->check(CLI::IsMember({"all", "tokenizer", "text-pretrain", "autoencoder", "diffusion", "decoder",
                              "decoder-edges", "export", "classifier", "classifier-export", "sr",
                              "sr-export", "sr-all"}));
   app.add_option("--work-dir", work_dir, "checkpoints and intermediate outputs")->required();
@@ -60,6 +60,17 @@ int main(int argc, char** argv) {
                  "zero-snr-v (zero terminal SNR, v-prediction, trailing; default) or sd-eps "
                  "(SD 1.x: epsilon, leading; the models of sessions 1-4)")
       ->check(CLI::IsMember({"zero-snr-v", "sd-eps"}));
+  app.add_option("--text-pretrain-steps", o.text_pretrain_steps,
+                 "text-encoder pre-training on caption facts before diffusion (0: none)");
+  app.add_option("--text-pretrain-batch", o.text_pretrain_batch, "its batch size (captions)");
+  app.add_option("--text-pretrain-lr", o.text_pretrain_lr, "its peak learning rate");
+  app.add_option("--text-pretrain-corpus", o.text_pretrain_corpus, "its captions");
+  app.add_option("--text-lr-scale", o.text_lr_scale,
+                 "diffusion stage: text-encoder learning rate / UNet learning rate");
+  app.add_option("--cond-drop-all", o.cond_drop_all,
+                 "diffusion stage: probability that text, class and map are all dropped");
+  app.add_option("--cond-keep", o.cond_keep,
+                 "diffusion stage: otherwise, probability that each condition is kept");
   app.add_option("--unet-steps", o.unet_steps, "diffusion steps");
   app.add_option("--unet-batch", o.unet_batch, "diffusion batch size");
   app.add_option("--unet-lr", o.unet_lr, "diffusion peak learning rate");

@@ -27,6 +27,7 @@ enum class RngStream : uint64_t {
   kHoldout = 8,
   kClassifierIndex = 9,
   kClassifierNoise = 10,
+  kTextPretrainIndex = 11,
   // Super-resolution (numbers kept apart from the other stages' so they never collide).
   kSrZoom = 20,
   kSrIndex = 21,

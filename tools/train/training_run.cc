@@ -13,7 +13,9 @@
 #include "core/io/safetensors_file.h"
 #include "core/io/state_dict_loader.h"
 #include "core/text/clip_tokenizer.h"
+#include "tools/shapes/caption_grammar.h"
 #include "tools/shapes/clip_bpe_trainer.h"
+#include "tools/shapes/shapes_dataset.h"
 #include "tools/train/autoencoder_trainer.h"
 #include "tools/train/batch_builder.h"
 #include "tools/train/classifier_trainer.h"
@@ -21,6 +23,7 @@
 #include "tools/train/latent_cache.h"
 #include "tools/train/latent_rgb_fitter.h"
 #include "tools/train/model_exporter.h"
+#include "tools/train/text_encoder_pretrainer.h"
 #include "tools/train/train_rng.h"
 
 namespace ldm::train {
@@ -44,6 +47,7 @@ TrainingRun::TrainingRun(TrainingRunOptions options) : options_(std::move(option
 
 absl::Status TrainingRun::Run(const std::string& stage) {
   if (stage == "tokenizer") return Tokenizer();
+  if (stage == "text-pretrain") return TextPretrain();
   if (stage == "autoencoder") return Autoencoder();
   if (stage == "diffusion") return Diffusion();
   if (stage == "decoder") return Decoder();
@@ -53,6 +57,7 @@ absl::Status TrainingRun::Run(const std::string& stage) {
   if (stage == "classifier-export") return ClassifierExport();
   if (stage == "all") {
     LDM_RETURN_IF_ERROR(Tokenizer());
+    LDM_RETURN_IF_ERROR(TextPretrain());
     LDM_RETURN_IF_ERROR(Autoencoder());
     LDM_RETURN_IF_ERROR(Diffusion());
     LDM_RETURN_IF_ERROR(Decoder());
@@ -61,7 +66,7 @@ absl::Status TrainingRun::Run(const std::string& stage) {
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "--stage ", stage,
-      " must be all, tokenizer, autoencoder, diffusion, decoder, decoder-edges, export, "
+      " must be all, tokenizer, text-pretrain, autoencoder, diffusion, decoder, decoder-edges, export, "
       "classifier or classifier-export"));
 }
 
@@ -80,6 +85,55 @@ absl::Status TrainingRun::Tokenizer() {
   spdlog::info("tokenizer: {} merges learned on {} captions -> {}", trainer.merges().size(),
                options_.corpus_size, TokenizerDir().string());
   return absl::OkStatus();
+}
+
+absl::Status TrainingRun::TextPretrain() {
+  if (options_.text_pretrain_steps <= 0) return absl::OkStatus();
+  if (fs::exists(TextPretrainDir() / "final" / "metrics.json")) {
+    spdlog::info("text-pretrain: done ({} exists)", (TextPretrainDir() / "final").string());
+    return absl::OkStatus();
+  }
+  LDM_ASSIGN_OR_RETURN(ClipTokenizer tokenizer, ClipTokenizer::Load(TokenizerDir()));
+  // The diffusion stage's own captions (same dataset seed), parsed back into their facts.
+  shapes::ShapesDataset dataset(DataOptions(options_).dataset);
+  const std::vector<std::string> captions =
+      dataset.CaptionCorpus(static_cast<size_t>(options_.text_pretrain_corpus));
+  const int64_t n = static_cast<int64_t>(captions.size()), l = tokenizer.model_max_length();
+  torch::Tensor ids = torch::empty({n, l}, torch::kInt64);
+  torch::Tensor targets = torch::empty({n, TextEncoderPretrainer::kNumHeads}, torch::kInt64);
+  for (int64_t i = 0; i < n; ++i) {
+    LDM_ASSIGN_OR_RETURN(shapes::ParsedCaption facts, shapes::CaptionGrammar::Parse(captions[i]));
+    const std::vector<int64_t> row = tokenizer.Encode(captions[i]).input_ids;
+    std::copy(row.begin(), row.end(), ids[i].data_ptr<int64_t>());
+    const auto t = TextEncoderPretrainer::Targets(facts);
+    std::copy(t.begin(), t.end(), targets[i].data_ptr<int64_t>());
+  }
+  TextEncoderPretrainerOptions o;
+  o.text = TextConfig(tokenizer);
+  o.seed = options_.seed;
+  o.steps = options_.text_pretrain_steps;
+  o.batch_size = options_.text_pretrain_batch;
+  o.lr = {.peak_lr = options_.text_pretrain_lr,
+          .warmup_steps = std::min<int64_t>(100, o.steps / 10),
+          .total_steps = o.steps,
+          .final_fraction = 0.05};
+  o.holdout = std::min<int64_t>(2048, n / 10);
+  o.checkpoint_every_steps = options_.checkpoint_steps;
+  o.checkpoint_every_seconds = options_.checkpoint_seconds;
+  o.log_every = options_.log_every;
+  o.device = options_.device;
+  LDM_ASSIGN_OR_RETURN(auto trainer,
+                       TextEncoderPretrainer::Create(o, ids, targets, TextPretrainDir()));
+  spdlog::info("text-pretrain: {} captions ({} held out), {} steps x batch {}, lr {}", n,
+               o.holdout, o.steps, o.batch_size, o.lr.peak_lr);
+  LDM_ASSIGN_OR_RETURN(bool finished, trainer->Train(options_.resume, options_.max_steps_this_call));
+  if (!finished) return Stopped("text-pretrain");
+  LDM_ASSIGN_OR_RETURN(auto accuracy, trainer->Evaluate());
+  for (int h = 0; h < TextEncoderPretrainer::kNumHeads; ++h) {
+    spdlog::info("text-pretrain: held-out accuracy {} {:.4f}", TextEncoderPretrainer::kHeadNames[h],
+                 accuracy[h]);
+  }
+  return trainer->WriteFinal();
 }
 
 absl::Status TrainingRun::Autoencoder() {
@@ -193,6 +247,14 @@ absl::StatusOr<LatentCache> TrainingRun::BuildLatentCache(const ClipTokenizer& t
   return LatentCache::Build(co, builder, vae, tokenizer, LatentsDir(), options_.device);
 }
 
+ClipTextConfig TrainingRun::TextConfig(const ClipTokenizer& tokenizer) const {
+  ClipTextConfig text = options_.configs.text;
+  text.vocab_size = tokenizer.vocab_size();
+  text.eos_token_id = tokenizer.eos_id();
+  text.max_position_embeddings = tokenizer.model_max_length();
+  return text;
+}
+
 absl::StatusOr<nlohmann::json> TrainingRun::DiffusionScheduler(bool for_training) const {
   const fs::path file = DiffusionDir() / "scheduler_config.json";
   const nlohmann::json& mine = options_.configs.scheduler;
@@ -228,11 +290,11 @@ absl::Status TrainingRun::Diffusion() {
 
   DiffusionTrainerOptions o;
   o.unet = options_.configs.unet;
-  o.text = options_.configs.text;
-  o.text.vocab_size = tokenizer.vocab_size();
-  o.text.eos_token_id = tokenizer.eos_id();
-  o.text.max_position_embeddings = tokenizer.model_max_length();
+  o.text = TextConfig(tokenizer);
   LDM_ASSIGN_OR_RETURN(o.scheduler, DiffusionScheduler(/*for_training=*/true));
+  o.text_lr_scale = options_.text_lr_scale;
+  o.dropout = {.drop_all_probability = options_.cond_drop_all,
+               .keep_probability = options_.cond_keep};
   o.scaling_factor = vae->config().scaling_factor;
   o.seed = options_.seed;
   o.steps = options_.unet_steps;
@@ -248,6 +310,17 @@ absl::Status TrainingRun::Diffusion() {
   o.log_every = options_.log_every;
   o.device = options_.device;
   DiffusionTrainer trainer(o, &cache, tokenizer.Encode("").input_ids, DiffusionDir());
+  if (options_.text_pretrain_steps > 0) {
+    const fs::path init = TextPretrainDir() / "final" / "text_encoder.safetensors";
+    if (!fs::exists(init)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "diffusion: --text-pretrain-steps ", options_.text_pretrain_steps, " but ",
+          init.string(), " does not exist; run --stage text-pretrain first"));
+    }
+    // A resumed run's checkpoint replaces these weights; a fresh one starts from them.
+    LDM_RETURN_IF_ERROR(trainer.InitTextEncoder(init));
+    spdlog::info("diffusion: text encoder initialised from {}", init.string());
+  }
   int64_t unet_params = 0, text_params = 0;
   for (const auto& p : trainer.model()->unet->parameters()) unet_params += p.numel();
   for (const auto& p : trainer.model()->text_encoder->parameters()) text_params += p.numel();
@@ -273,10 +346,7 @@ absl::Status TrainingRun::Export() {
   in.tokenizer_dir = TokenizerDir();
   LDM_ASSIGN_OR_RETURN(in.vae,
                        LoadAutoencoderKL(FinalVaeDir(), options_.device, torch::kFloat32));
-  ClipTextConfig text = options_.configs.text;
-  text.vocab_size = tokenizer.vocab_size();
-  text.eos_token_id = tokenizer.eos_id();
-  text.max_position_embeddings = tokenizer.model_max_length();
+  const ClipTextConfig text = TextConfig(tokenizer);
   LDM_RETURN_IF_ERROR(TorchGuard("export", [&]() -> absl::Status {
     in.unet = UNet2DConditionModel(options_.configs.unet);
     in.text_encoder = ClipTextModel(text);

@@ -1,6 +1,9 @@
 // TrainingRun: the stages of ldm-train over one work directory.
 //
 //   tokenizer    ClipBpeTrainer on the caption corpus   -> <work>/tokenizer/
+//   text-pretrain  TextEncoderPretrainer on parsed captions -> <work>/text-pretrain/
+//                {checkpoints,final}/ (skipped when text_pretrain_steps is 0); the diffusion stage
+//                then starts its text encoder from final/text_encoder.safetensors
 //   autoencoder  AutoencoderTrainer                     -> <work>/autoencoder/{checkpoints,vae}/
 //   diffusion    LatentCache + DiffusionTrainer         -> <work>/latents/, <work>/diffusion/
 //   decoder      AutoencoderTrainer, decoder_only       -> <work>/decoder/{checkpoints,vae}/
@@ -14,7 +17,8 @@
 //   classifier   ClassifierTrainer on the latent cache  -> <work>/classifier/{checkpoints,final}/
 //                (needs the diffusion stage's latent cache; not part of "all")
 //   classifier-export                                   -> <out>/classifier/ (an exported model)
-//   all          tokenizer, autoencoder, diffusion, decoder, decoder-edges, export in order
+//   all          tokenizer, text-pretrain, autoencoder, diffusion, decoder, decoder-edges, export
+//                in order
 //
 // Every stage is idempotent: a finished stage (its output exists) is skipped, an interrupted one
 // continues from its latest checkpoint when options.resume is set. Run() returns CANCELLED when a
@@ -65,8 +69,18 @@ struct TrainingRunOptions {
   double edge_decoder_lr = 2e-4;
   double edge_decoder_object_weight = 2.0;
   double edge_decoder_edge_weight = 8.0;
+  // Text-encoder pre-training on caption facts (0: none; see TextEncoderPretrainer).
+  int64_t text_pretrain_steps = 0;
+  int64_t text_pretrain_batch = 256;
+  double text_pretrain_lr = 1e-3;
+  int64_t text_pretrain_corpus = 65536;
   // Diffusion.
   int64_t unet_steps = 7000;
+  // The text encoder's learning rate relative to the UNet's in the diffusion stage.
+  double text_lr_scale = 1.0;
+  // ConditionDropoutOptions of the diffusion stage.
+  double cond_drop_all = 0.1;
+  double cond_keep = 0.5;
   int64_t unet_batch = 64;
   double unet_lr = 4e-4;
   int64_t cache_size = 65536;
@@ -89,11 +103,12 @@ class TrainingRun {
  public:
   explicit TrainingRun(TrainingRunOptions options);
 
-  // stage: all | tokenizer | autoencoder | diffusion | decoder | decoder-edges | export |
+  // stage: all | tokenizer | text-pretrain | autoencoder | diffusion | decoder | decoder-edges | export |
   // classifier | classifier-export.
   absl::Status Run(const std::string& stage);
 
   absl::Status Tokenizer();
+  absl::Status TextPretrain();
   absl::Status Autoencoder();
   absl::Status Diffusion();
   absl::Status Decoder();
@@ -103,6 +118,7 @@ class TrainingRun {
   absl::Status ClassifierExport();
 
   std::filesystem::path TokenizerDir() const { return options_.work_dir / "tokenizer"; }
+  std::filesystem::path TextPretrainDir() const { return options_.work_dir / "text-pretrain"; }
   std::filesystem::path AutoencoderDir() const { return options_.work_dir / "autoencoder"; }
   std::filesystem::path VaeDir() const { return AutoencoderDir() / "vae"; }
   std::filesystem::path DecoderDir() const { return options_.work_dir / "decoder"; }
@@ -130,6 +146,8 @@ class TrainingRun {
   // pinned config differs from the run's (a resumed UNet must not switch schedules), else pins
   // it. Otherwise: the pinned config, or the run's when none is pinned (runs before session 5).
   absl::StatusOr<nlohmann::json> DiffusionScheduler(bool for_training) const;
+  // configs.text with the learned tokenizer's vocabulary size, EOS id and length.
+  ClipTextConfig TextConfig(const ClipTokenizer& tokenizer) const;
   absl::Status TrainAutoencoder(const char* stage, const AutoencoderTrainerOptions& o,
                                 const std::filesystem::path& dir);
 

@@ -136,6 +136,34 @@ TEST(DiffusionTrainerTest, SameSeedSameLossAndResumeIsExact) {
   EXPECT_TRUE(fs::exists(dir / "b" / "final" / "unet.safetensors"));
 }
 
+TEST(DiffusionTrainerTest, TextLrScaleTrainsTheTextEncoderFasterAndResumesExactly) {
+  StopSignal::Set(false);
+  const fs::path dir = ldm::testing::TempDir("diffusion_text_lr");
+  LatentCache cache = FakeCache();
+  DiffusionTrainerOptions scaled = TinyDiffusion(1);
+  scaled.text_lr_scale = 5.0;
+  DiffusionTrainer plain(TinyDiffusion(1), &cache, EmptyIds(), dir / "plain");
+  ASSERT_TRUE(*plain.Train(false));
+  DiffusionTrainer a(scaled, &cache, EmptyIds(), dir / "a");
+  ASSERT_TRUE(*a.Train(false));
+  // Same init and batches: the text encoder moved further, the UNet's first step is the same.
+  DiffusionTrainer init(TinyDiffusion(1), &cache, EmptyIds(), dir / "init");
+  auto moved = [&](DiffusionTrainer& t) {
+    double sum = 0;
+    auto p0 = init.model()->text_encoder->parameters();
+    auto p1 = t.model()->text_encoder->parameters();
+    for (size_t i = 0; i < p0.size(); ++i) sum += (p1[i] - p0[i]).abs().sum().item<double>();
+    return sum;
+  };
+  EXPECT_GT(moved(a), 2.0 * moved(plain));
+  DiffusionTrainer first(scaled, &cache, EmptyIds(), dir / "b");
+  EXPECT_FALSE(*first.Train(false, 2));
+  DiffusionTrainer resumed(scaled, &cache, EmptyIds(), dir / "b");
+  ASSERT_TRUE(*resumed.Train(true));
+  EXPECT_EQ(resumed.last_loss(), a.last_loss());
+  ExpectSameParameters(*a.model(), *resumed.model());
+}
+
 TEST(DiffusionTrainerTest, DroppedConditionsTakeTheirNullValues) {
   LatentCache cache = FakeCache();
   DiffusionTrainerOptions o = TinyDiffusion(1);
