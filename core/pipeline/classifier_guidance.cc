@@ -53,7 +53,8 @@ torch::Tensor ApplyClassifierGuidance(const torch::Tensor& model_output, const t
                                       NoiseSchedule::PredictionType prediction) {
   TORCH_CHECK(model_output.sizes() == grad.sizes(), "classifier guidance: gradient ", grad.sizes(),
               " does not match the model output ", model_output.sizes());
-  const double ab = std::clamp(alpha_cumprod, 1e-12, 1.0);
+  if (alpha_cumprod < kMinGuidedAlphaCumprod) return model_output;
+  const double ab = std::min(alpha_cumprod, 1.0);
   // The shift of eps: -s * sqrt(1 - ab) * grad.
   double coeff = -scale * std::sqrt(1.0 - ab);
   switch (prediction) {

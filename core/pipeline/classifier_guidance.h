@@ -40,7 +40,16 @@ absl::StatusOr<torch::Tensor> ClassifierLogProbGradient(NoisyLatentClassifier& c
 
 // The model output after classifier guidance of strength `scale` for one job's rows: the shift
 // -scale * sqrt(1 - alpha_cumprod) * grad on eps, expressed in `prediction`'s parameterisation.
+// Below kMinGuidedAlphaCumprod the output is returned unchanged (see there).
 // Returns a tensor of model_output's shape, dtype and device. Throws c10::Error on shape mismatch.
+// No classifier guidance at noise levels with alpha_bar below this (SNR < 0.001): at zero
+// terminal SNR (rescale_betas_zero_snr) z_T carries no information about the class, so the true
+// gradient of log p(y | z_T) is 0, while for v- and x0-prediction the eps shift must be divided
+// by sqrt(alpha_bar) (x0 moves by (1 - ab) / sqrt(ab) * s * grad): a trained classifier's small
+// spurious gradient at pure noise, amplified over 30x (infinitely at ab = 0), wrecked every sample
+// of the session-5 toy-shapes model. SD's own schedule never goes below 0.0047.
+inline constexpr double kMinGuidedAlphaCumprod = 1e-3;
+
 torch::Tensor ApplyClassifierGuidance(const torch::Tensor& model_output, const torch::Tensor& grad,
                                       double scale, double alpha_cumprod,
                                       NoiseSchedule::PredictionType prediction);

@@ -63,6 +63,21 @@ TEST(ClassifierGuidanceTest, VAndSamplePredictionsGetTheSameShiftExpressedInThei
   EXPECT_TRUE(testing::AllClose((zt - a * x0_hat) / b, eps_hat, 1e-5, 1e-5));
 }
 
+TEST(ClassifierGuidanceTest, NoShiftAtPureNoiseWhereTheClassIsUnknowable) {
+  // Zero terminal SNR: z_T is independent of the class, and a v/x0 shift would divide by
+  // sqrt(alpha_bar) = 0. Every parameterisation passes through unchanged below the floor and is
+  // guided just above it.
+  torch::Tensor out = torch::randn({2, 4, 8, 8}), grad = torch::randn({2, 4, 8, 8});
+  for (P p : {P::kEpsilon, P::kVPrediction, P::kSample}) {
+    EXPECT_TRUE(torch::equal(ApplyClassifierGuidance(out, grad, 10.0, 0.0, p), out));
+    EXPECT_TRUE(torch::equal(
+        ApplyClassifierGuidance(out, grad, 10.0, 0.5 * kMinGuidedAlphaCumprod, p), out));
+    torch::Tensor guided = ApplyClassifierGuidance(out, grad, 10.0, kMinGuidedAlphaCumprod, p);
+    EXPECT_FALSE(torch::equal(guided, out));
+    EXPECT_TRUE(torch::isfinite(guided).all().item<bool>());
+  }
+}
+
 TEST(ClassifierGuidanceTest, AlphaBarOfTheNextCallForDiscreteAndSigmaSamplers) {
   const ModelConfig config(nlohmann::json{{"beta_schedule", "scaled_linear"},
                                           {"beta_start", 0.00085},
