@@ -9,8 +9,8 @@
 #   EXPORT=1 tools/train/run_training.sh   # also export to models/toy-shapes when done
 #
 # Environment: WORK (default /work/ldm-train-state), BUILD (default build-train), THREADS (2),
-# DEVICE (cpu), EXTRA_ARGS (ldm-train flags appended to the recipe, e.g. the v2 autoencoder's
-# "--ae-object-weight 2 --ae-edge-weight 8"; flags not already in the recipe). The training
+# DEVICE (cpu), EXTRA_ARGS (ldm-train flags appended to the recipe, e.g. "--text-pretrain-steps
+# 1500"; flags not already in the recipe). The training
 # recipe (steps, batch sizes, learning rates) is fixed here so every resume uses the same
 # schedule; see docs/MODEL.md.
 set -euo pipefail
@@ -37,10 +37,11 @@ STAGES="all"
 [[ "${EXPORT:-0}" == "1" ]] || STAGES="decoder-edges"
 ARGS=(--work-dir "$WORK" --out "$REPO/models/toy-shapes" --resume --seed 0
       --device "$DEVICE" --threads "$THREADS"
-      --ae-steps 4000 --ae-batch 32 --ae-lr 8e-4 --decoder-steps 1500 --decoder-lr 2e-4
+      --ae-steps 4000 --ae-batch 32 --ae-lr 8e-4 --ae-object-weight 2 --ae-edge-weight 8
+      --noise-schedule zero-snr-v --decoder-steps 1500 --decoder-lr 2e-4
       --edge-decoder-steps 1000 --edge-decoder-lr 2e-4 --edge-decoder-object-weight 2
       --edge-decoder-edge-weight 8
-      --unet-steps 8000 --unet-batch 64 --unet-lr 5e-4 --ema-decay 0.998 --cache-size 32768
+      --unet-steps 6000 --unet-batch 64 --unet-lr 5e-4 --ema-decay 0.998 --cache-size 32768
       --checkpoint-steps 250 --checkpoint-minutes 10 --log-every 10)
 # shellcheck disable=SC2206
 [[ -n "${EXTRA_ARGS:-}" ]] && ARGS+=(${EXTRA_ARGS})
@@ -48,6 +49,7 @@ ARGS=(--work-dir "$WORK" --out "$REPO/models/toy-shapes" --resume --seed 0
 run() {
   # The diffusion stage needs the tokenizer and autoencoder: run them first (no-ops once done).
   "$BUILD/ldm-train" --stage tokenizer "${ARGS[@]}" &&
+    "$BUILD/ldm-train" --stage text-pretrain "${ARGS[@]}" &&
     "$BUILD/ldm-train" --stage autoencoder "${ARGS[@]}" &&
     "$BUILD/ldm-train" --stage diffusion "${ARGS[@]}" &&
     "$BUILD/ldm-train" --stage decoder "${ARGS[@]}" &&
