@@ -75,9 +75,8 @@ absl::StatusOr<std::unique_ptr<TextEncoderPretrainer>> TextEncoderPretrainer::Cr
   for (int h = 0; h < kNumHeads; ++h) {
     torch::Tensor col = targets.select(1, h);
     if ((col < -1).any().item<bool>() || (col >= kHeadSizes[h]).any().item<bool>()) {
-      return absl::InvalidArgumentError(absl::StrCat("text-pretrain: targets of head ",
-                                                     kHeadNames[h], " outside [-1, ",
-                                                     kHeadSizes[h], ")"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "text-pretrain: targets of head ", kHeadNames[h], " outside [-1, ", kHeadSizes[h], ")"));
     }
   }
   t->token_ids_ = token_ids.to(torch::kLong).contiguous();

@@ -71,8 +71,8 @@ class TextEncoderPretrainer {
   static constexpr int kNumHeads = 10;
   static constexpr std::array<int, kNumHeads> kHeadSizes = {2, 3, 3, 6, 2, 9, 3, 6, 2, 9};
   static constexpr std::array<const char*, kNumHeads> kHeadNames = {
-      "count",   "background", "shape0", "color0", "size0",
-      "position0", "shape1",   "color1", "size1",  "position1"};
+      "count",     "background", "shape0", "color0", "size0",
+      "position0", "shape1",     "color1", "size1",  "position1"};
 
   // The target row of a parsed caption (-1 where it states nothing).
   static std::array<int64_t, kNumHeads> Targets(const shapes::ParsedCaption& caption);

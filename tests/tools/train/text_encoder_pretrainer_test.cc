@@ -157,8 +157,8 @@ TEST(TextEncoderPretrainerTest, TheDiffusionStageStartsFromThePretrainedTextEnco
   EXPECT_TRUE(fs::exists(dir / "work" / "text-pretrain" / "final" / "metrics.json"));
 
   // InitTextEncoder loads exactly those weights.
-  auto file = SafeTensorsFile::Open(dir / "work" / "text-pretrain" / "final" /
-                                    "text_encoder.safetensors");
+  auto file =
+      SafeTensorsFile::Open(dir / "work" / "text-pretrain" / "final" / "text_encoder.safetensors");
   ASSERT_TRUE(file.ok()) << file.status();
   auto tok = ClipTokenizer::Load(dir / "work" / "tokenizer");
   ASSERT_TRUE(tok.ok());
@@ -171,9 +171,9 @@ TEST(TextEncoderPretrainerTest, TheDiffusionStageStartsFromThePretrainedTextEnco
   d.scheduler = o.configs.scheduler;
   LatentCache cache;
   DiffusionTrainer trainer(d, &cache, tok->Encode("").input_ids, dir / "d");
-  ASSERT_TRUE(trainer.InitTextEncoder(dir / "work" / "text-pretrain" / "final" /
-                                      "text_encoder.safetensors")
-                  .ok());
+  ASSERT_TRUE(
+      trainer.InitTextEncoder(dir / "work" / "text-pretrain" / "final" / "text_encoder.safetensors")
+          .ok());
   for (const auto& [name, t] : StateDictOf(*trainer.model()->text_encoder)) {
     auto stored = (*file)->Get(name);
     ASSERT_TRUE(stored.ok()) << name;
