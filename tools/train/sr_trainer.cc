@@ -19,6 +19,7 @@ namespace fs = std::filesystem;
 SrTrainer::SrTrainer(SrTrainerOptions options, const SrLatentCache* cache, fs::path dir)
     : options_(std::move(options)), cache_(cache), dir_(std::move(dir)) {
   alphas_cumprod_ = DiffusionTrainer::AlphasCumprod(options_.scheduler);
+  prediction_type_ = DiffusionTrainer::PredictionTypeOf(options_.scheduler);
   torch::manual_seed(TrainRng::Hash(options_.seed, RngStream::kInit, 3));
   unet_ = UNet2DConditionModel(options_.unet);
   unet_->to(options_.device);
@@ -56,8 +57,7 @@ SrBatch SrTrainer::MakeBatch(int64_t step) const {
   SrBatch out;
   out.sample = torch::cat({zt, LowResConditioning::ToLatentChannels(low, r)}, 1);
   out.timesteps = t;
-  out.target = DiffusionTrainer::Target(
-      DiffusionTrainer::PredictionTypeOf(options_.scheduler), z0, eps, ab);
+  out.target = DiffusionTrainer::Target(prediction_type_, z0, eps, ab);
   return out;
 }
 

@@ -23,6 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/nn/unet_2d_condition_model.h"
+#include "core/sampling/noise_schedule.h"
 #include "nlohmann/json.hpp"
 #include "tools/train/ema_weights.h"
 #include "tools/train/lr_schedule.h"
@@ -80,6 +81,7 @@ class SrTrainer {
   SrTrainerOptions options_;
   const SrLatentCache* cache_;
   torch::Tensor alphas_cumprod_;  // [T] float64
+  NoiseSchedule::PredictionType prediction_type_ = NoiseSchedule::PredictionType::kEpsilon;
   std::filesystem::path dir_;
   UNet2DConditionModel unet_{nullptr};
   std::unique_ptr<torch::optim::AdamW> optimizer_;

@@ -62,9 +62,9 @@ absl::StatusOr<std::unique_ptr<TextEncoderPretrainer>> TextEncoderPretrainer::Cr
   const TextEncoderPretrainerOptions& o = t->options_;
   if (token_ids.dim() != 2 || targets.dim() != 2 || targets.size(1) != kNumHeads ||
       token_ids.size(0) != targets.size(0)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("text-pretrain: token_ids ", token_ids.sizes().vec().size(), "-D and targets ",
-                     targets.dim(), "-D must be [N, L] and [N, ", kNumHeads, "]"));
+    return absl::InvalidArgumentError(absl::StrCat("text-pretrain: token_ids ", token_ids.dim(),
+                                                   "-D and targets ", targets.dim(),
+                                                   "-D must be [N, L] and [N, ", kNumHeads, "]"));
   }
   if (token_ids.size(0) <= o.holdout) {
     return absl::InvalidArgumentError(absl::StrCat("text-pretrain: ", token_ids.size(0),
@@ -94,11 +94,14 @@ absl::StatusOr<std::unique_ptr<TextEncoderPretrainer>> TextEncoderPretrainer::Cr
   return t;
 }
 
+torch::Tensor TextEncoderPretrainer::Logits(const torch::Tensor& index) {
+  torch::Tensor ids = token_ids_.index_select(0, index).to(options_.device);
+  return model_->heads->forward(model_->text_encoder->forward(ids).pooler_output);
+}
+
 torch::Tensor TextEncoderPretrainer::Loss(const torch::Tensor& index) {
-  const torch::Device d = options_.device;
-  torch::Tensor ids = token_ids_.index_select(0, index).to(d);
-  torch::Tensor y = targets_.index_select(0, index).to(d);
-  torch::Tensor logits = model_->heads->forward(model_->text_encoder->forward(ids).pooler_output);
+  torch::Tensor logits = Logits(index);
+  torch::Tensor y = targets_.index_select(0, index).to(options_.device);
   torch::Tensor loss = torch::zeros({}, logits.options());
   int64_t offset = 0;
   for (int h = 0; h < kNumHeads; ++h) {
@@ -149,9 +152,7 @@ TextEncoderPretrainer::Evaluate() {
     c10::InferenceMode guard;
     model_->eval();
     torch::Tensor index = torch::arange(train_size_, token_ids_.size(0), torch::kInt64);
-    torch::Tensor logits = model_->heads->forward(
-        model_->text_encoder->forward(token_ids_.index_select(0, index).to(options_.device))
-            .pooler_output);
+    torch::Tensor logits = Logits(index);
     torch::Tensor y = targets_.index_select(0, index).to(options_.device);
     model_->train();
     std::array<double, kNumHeads> accuracy;

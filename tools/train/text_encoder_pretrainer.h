@@ -99,6 +99,8 @@ class TextEncoderPretrainer {
  private:
   TextEncoderPretrainer(TextEncoderPretrainerOptions options, std::filesystem::path dir);
   double TrainStep();
+  // The heads' logits [rows, sum(kHeadSizes)] for caption rows `index`.
+  torch::Tensor Logits(const torch::Tensor& index);
 
   TextEncoderPretrainerOptions options_;
   std::filesystem::path dir_;

@@ -11,6 +11,7 @@
 #include "core/pipeline/pipeline.h"
 #include "tests/testing/fixtures.h"
 #include "tests/testing/tensor_matchers.h"
+#include "tests/tools/train/tiny_model.h"
 #include "tools/train/stop_signal.h"
 #include "tools/train/toy_model_configs.h"
 #include "tools/train/training_run.h"
@@ -135,18 +136,8 @@ TEST(ClassifierTrainerTest, LearnsTheClassesAtLowNoiseAndWritesALoadableComponen
 TEST(ClassifierTrainerTest, TrainingRunStagesTrainAndExportTheClassifierIntoTheModel) {
   StopSignal::Set(false);
   const fs::path dir = ldm::testing::TempDir("clf_training_run");
-  TrainingRunOptions o;
-  o.work_dir = dir / "work";
-  o.out_dir = dir / "model";
-  o.configs = ToyModelConfigs::Tiny();
-  o.corpus_size = 300;
-  o.max_length = 16;
-  o.ae_steps = 2;
-  o.ae_batch = 2;
-  o.unet_steps = 2;
-  o.unet_batch = 2;
+  TrainingRunOptions o = testing::TinyRunOptions(dir);
   o.cache_size = 96;
-  o.holdout_images = 8;
   o.clf_steps = 3;
   o.clf_batch = 4;
   o.clf_holdout = 4;

@@ -131,18 +131,7 @@ TEST(TextEncoderPretrainerTest, RejectsBadTargetsAndTooFewCaptions) {
 TEST(TextEncoderPretrainerTest, TheDiffusionStageStartsFromThePretrainedTextEncoder) {
   StopSignal::Set(false);
   const fs::path dir = ldm::testing::TempDir("text_pretrain_run");
-  TrainingRunOptions o;
-  o.work_dir = dir / "work";
-  o.out_dir = dir / "model";
-  o.configs = ToyModelConfigs::Tiny();
-  o.corpus_size = 300;
-  o.max_length = 16;
-  o.ae_steps = 2;
-  o.ae_batch = 2;
-  o.unet_steps = 2;
-  o.unet_batch = 2;
-  o.cache_size = 24;
-  o.holdout_images = 8;
+  TrainingRunOptions o = testing::TinyRunOptions(dir);
   o.text_pretrain_steps = 3;
   o.text_pretrain_batch = 8;
   o.text_pretrain_corpus = 200;

@@ -6,6 +6,7 @@
 #include "tools/shapes/shapes_dataset.h"
 #include "tools/train/model_exporter.h"
 #include "tools/train/toy_model_configs.h"
+#include "tools/train/training_run.h"
 
 namespace ldm::train::testing {
 
@@ -39,6 +40,23 @@ absl::Status ExportTinyModel(const std::filesystem::path& work, const std::files
   in.latent_rgb.factors.assign(4, {0.1, 0.2, 0.3});
   in.latent_rgb.bias = {0, 0, 0};
   return ModelExporter::Export(in, out);
+}
+
+TrainingRunOptions TinyRunOptions(const std::filesystem::path& dir) {
+  TrainingRunOptions o;
+  o.work_dir = dir / "work";
+  o.out_dir = dir / "model";
+  o.configs = ToyModelConfigs::Tiny();
+  o.corpus_size = 300;
+  o.max_length = 16;
+  o.ae_steps = 2;
+  o.ae_batch = 2;
+  o.unet_steps = 2;
+  o.unet_batch = 2;
+  o.cache_size = 24;
+  o.holdout_images = 8;
+  o.log_every = 1;
+  return o;
 }
 
 }  // namespace ldm::train::testing

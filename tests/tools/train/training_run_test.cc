@@ -17,22 +17,7 @@ namespace ldm::train {
 namespace {
 namespace fs = std::filesystem;
 
-TrainingRunOptions Tiny(const fs::path& dir) {
-  TrainingRunOptions o;
-  o.work_dir = dir / "work";
-  o.out_dir = dir / "model";
-  o.configs = ToyModelConfigs::Tiny();
-  o.corpus_size = 300;
-  o.max_length = 16;
-  o.ae_steps = 2;
-  o.ae_batch = 2;
-  o.unet_steps = 2;
-  o.unet_batch = 2;
-  o.cache_size = 24;
-  o.holdout_images = 8;
-  o.log_every = 1;
-  return o;
-}
+TrainingRunOptions Tiny(const fs::path& dir) { return testing::TinyRunOptions(dir); }
 
 TEST(TrainingRunTest, AllStagesProduceALoadableModel) {
   StopSignal::Set(false);
