@@ -21,9 +21,14 @@ namespace ldm::train {
 namespace fs = std::filesystem;
 
 DiffusionModelImpl::DiffusionModelImpl(const UNet2DConditionConfig& unet_config,
-                                       const ClipTextConfig& text_config) {
+                                       const ClipTextConfig& text_config,
+                                       bool with_position_probe) {
   unet = register_module("unet", UNet2DConditionModel(unet_config));
   text_encoder = register_module("text_encoder", ClipTextModel(text_config));
+  if (with_position_probe) {
+    position_probe = register_module(
+        "position_probe", PositionProbe(PositionProbeImpl::DefaultFeatures(unet_config)));
+  }
 }
 
 torch::Tensor DiffusionTrainer::AlphasCumprod(const nlohmann::json& scheduler) {
@@ -63,15 +68,17 @@ DiffusionTrainer::DiffusionTrainer(DiffusionTrainerOptions options, const Latent
   alphas_cumprod_ = AlphasCumprod(options_.scheduler);
   prediction_type_ = PredictionTypeOf(options_.scheduler);
   torch::manual_seed(TrainRng::Hash(options_.seed, RngStream::kInit, 2));
-  model_ = DiffusionModel(options_.unet, options_.text);
+  TORCH_CHECK(options_.position_probe_weight >= 0, "position_probe_weight must be >= 0, got ",
+              options_.position_probe_weight);
+  model_ = DiffusionModel(options_.unet, options_.text, options_.position_probe_weight > 0);
   model_->to(options_.device);
   model_->train();
   auto adamw = [&](double lr) {
     return torch::optim::AdamWOptions(lr).betas({0.9, 0.999}).weight_decay(options_.weight_decay);
   };
   if (options_.text_lr_scale == 1.0) {
-    optimizer_ = std::make_unique<torch::optim::AdamW>(model_->parameters(),
-                                                       adamw(options_.lr.peak_lr));
+    optimizer_ =
+        std::make_unique<torch::optim::AdamW>(model_->parameters(), adamw(options_.lr.peak_lr));
   } else {
     // Two groups: the UNet's, then the text encoder's (TrainStep scales the second one's lr).
     std::vector<torch::optim::OptimizerParamGroup> groups;
@@ -145,10 +152,21 @@ double DiffusionTrainer::TrainStep() {
   }
   optimizer_->zero_grad();
   torch::Tensor hidden = model_->text_encoder->forward(batch.token_ids.to(d)).last_hidden_state;
+  std::map<std::string, torch::Tensor> intermediates;
   torch::Tensor pred = model_->unet->forward(batch.sample.to(d), batch.timesteps.to(d), hidden,
-                                             batch.class_labels.to(d));
+                                             batch.class_labels.to(d),
+                                             model_->position_probe ? &intermediates : nullptr);
   torch::Tensor loss = torch::mse_loss(pred, batch.target.to(d));
-  loss.backward();
+  if (model_->position_probe) {
+    torch::Tensor probe = model_->position_probe->Loss(intermediates);
+    last_probe_loss_ = probe.item<double>();
+    (loss + options_.position_probe_weight * probe).backward();
+    if (options_.log_every > 0 && step_ % options_.log_every == 0) {
+      spdlog::info("diffusion step {} position probe loss {:.4f}", step_, last_probe_loss_);
+    }
+  } else {
+    loss.backward();
+  }
   torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip);
   optimizer_->step();
   ++step_;

@@ -11,6 +11,9 @@
 // with, exactly as core's NoiseSchedule does. Each condition is kept or replaced by its null value
 // (empty prompt, null class 18, zero map) by ConditionDropout.
 //
+// Optional auxiliary loss: position_probe_weight * PositionProbe (see position_probe.h); the
+// step's logged loss is the diffusion loss alone, the probe's is logged beside it.
+//
 // Weights: AdamW, warm-up + cosine LR, gradient clipping; an EMA of the weights is kept and is
 // what WriteFinal() saves. Deterministic given the seed. Not thread-safe.
 #pragma once
@@ -32,15 +35,19 @@
 #include "tools/train/ema_weights.h"
 #include "tools/train/latent_cache.h"
 #include "tools/train/lr_schedule.h"
+#include "tools/train/position_probe.h"
 
 namespace ldm::train {
 
-// The trained module tree: "unet.*" and "text_encoder.text_model.*".
+// The trained module tree: "unet.*", "text_encoder.text_model.*" and, when enabled, the
+// training-only "position_probe.*" (never exported).
 class DiffusionModelImpl : public torch::nn::Module {
  public:
-  DiffusionModelImpl(const UNet2DConditionConfig& unet, const ClipTextConfig& text);
+  DiffusionModelImpl(const UNet2DConditionConfig& unet, const ClipTextConfig& text,
+                     bool position_probe = false);
   UNet2DConditionModel unet{nullptr};
   ClipTextModel text_encoder{nullptr};
+  PositionProbe position_probe{nullptr};  // null unless enabled
 };
 TORCH_MODULE(DiffusionModel);
 
@@ -61,6 +68,9 @@ struct DiffusionTrainerOptions {
   // The text encoder's learning rate is the UNet's times this (1: one parameter group).
   double text_lr_scale = 1.0;
   int null_class_label = 18;
+  // Weight of the PositionProbe loss added to the diffusion loss (0: no probe). A run's
+  // checkpoints only resume with the same on/off setting (the probe's weights are in them).
+  double position_probe_weight = 0.0;
   int64_t checkpoint_every_steps = 500;
   double checkpoint_every_seconds = 600;
   int64_t log_every = 10;
@@ -105,6 +115,8 @@ class DiffusionTrainer {
   EmaWeights& ema() { return *ema_; }
   int64_t step() const { return step_; }
   double last_loss() const { return last_loss_; }
+  // The PositionProbe loss of the last step (0 when the probe is off).
+  double last_probe_loss() const { return last_probe_loss_; }
 
  private:
   double TrainStep();
@@ -120,6 +132,7 @@ class DiffusionTrainer {
   std::unique_ptr<EmaWeights> ema_;
   int64_t step_ = 0;
   double last_loss_ = 0;
+  double last_probe_loss_ = 0;
 };
 
 }  // namespace ldm::train

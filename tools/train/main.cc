@@ -23,11 +23,12 @@ int main(int argc, char** argv) {
   bool tiny = false;
   double checkpoint_minutes = 10;
   app.add_option("--stage", stage,
-                 "all|tokenizer|text-pretrain|autoencoder|diffusion|decoder|decoder-edges|export|classifier|"
+                 "all|tokenizer|text-pretrain|autoencoder|diffusion|decoder|decoder-edges|export|"
+                 "classifier|"
                  "classifier-export|sr|sr-export|sr-all")
-      ->check(CLI::IsMember({"all", "tokenizer", "text-pretrain", "autoencoder", "diffusion", "decoder",
-                             "decoder-edges", "export", "classifier", "classifier-export", "sr",
-                             "sr-export", "sr-all"}));
+      ->check(CLI::IsMember({"all", "tokenizer", "text-pretrain", "autoencoder", "diffusion",
+                             "decoder", "decoder-edges", "export", "classifier",
+                             "classifier-export", "sr", "sr-export", "sr-all"}));
   app.add_option("--work-dir", work_dir, "checkpoints and intermediate outputs")->required();
   app.add_option("--out", out_dir, "diffusers folder written by the export stage");
   app.add_option("--seed", o.seed, "seed of every random draw (data, init, noise)");
@@ -71,6 +72,9 @@ int main(int argc, char** argv) {
                  "diffusion stage: probability that text, class and map are all dropped");
   app.add_option("--cond-keep", o.cond_keep,
                  "diffusion stage: otherwise, probability that each condition is kept");
+  app.add_option("--position-probe-weight", o.position_probe_weight,
+                 "diffusion stage: weight of the training-only loss that makes UNet features "
+                 "encode their own position (0: off; see tools/train/position_probe.h)");
   app.add_option("--unet-steps", o.unet_steps, "diffusion steps");
   app.add_option("--unet-batch", o.unet_batch, "diffusion batch size");
   app.add_option("--unet-lr", o.unet_lr, "diffusion peak learning rate");

@@ -64,10 +64,11 @@ absl::Status TrainingRun::Run(const std::string& stage) {
     LDM_RETURN_IF_ERROR(EdgeDecoder());
     return Export();
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "--stage ", stage,
-      " must be all, tokenizer, text-pretrain, autoencoder, diffusion, decoder, decoder-edges, export, "
-      "classifier or classifier-export"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("--stage ", stage,
+                   " must be all, tokenizer, text-pretrain, autoencoder, diffusion, decoder, "
+                   "decoder-edges, export, "
+                   "classifier or classifier-export"));
 }
 
 absl::Status TrainingRun::Tokenizer() {
@@ -124,9 +125,10 @@ absl::Status TrainingRun::TextPretrain() {
   o.device = options_.device;
   LDM_ASSIGN_OR_RETURN(auto trainer,
                        TextEncoderPretrainer::Create(o, ids, targets, TextPretrainDir()));
-  spdlog::info("text-pretrain: {} captions ({} held out), {} steps x batch {}, lr {}", n,
-               o.holdout, o.steps, o.batch_size, o.lr.peak_lr);
-  LDM_ASSIGN_OR_RETURN(bool finished, trainer->Train(options_.resume, options_.max_steps_this_call));
+  spdlog::info("text-pretrain: {} captions ({} held out), {} steps x batch {}, lr {}", n, o.holdout,
+               o.steps, o.batch_size, o.lr.peak_lr);
+  LDM_ASSIGN_OR_RETURN(bool finished,
+                       trainer->Train(options_.resume, options_.max_steps_this_call));
   if (!finished) return Stopped("text-pretrain");
   LDM_ASSIGN_OR_RETURN(auto accuracy, trainer->Evaluate());
   for (int h = 0; h < TextEncoderPretrainer::kNumHeads; ++h) {
@@ -179,8 +181,8 @@ absl::Status TrainingRun::EdgeDecoder() {
         "decoder-edges: the autoencoder stage has not finished (", init.string(), ")"));
   }
   LDM_ASSIGN_OR_RETURN(ModelConfig config, ModelConfig::FromFile(init / "config.json"));
-  AutoencoderTrainerOptions o = AutoencoderOptions(options_.edge_decoder_steps,
-                                                   options_.edge_decoder_lr, /*seed_offset=*/1);
+  AutoencoderTrainerOptions o =
+      AutoencoderOptions(options_.edge_decoder_steps, options_.edge_decoder_lr, /*seed_offset=*/1);
   LDM_ASSIGN_OR_RETURN(o.config, AutoencoderKLConfig::FromModelConfig(config));
   o.init_from = init;
   o.decoder_only = true;
@@ -237,8 +239,8 @@ absl::Status TrainingRun::TrainAutoencoder(const char* stage, const AutoencoderT
 }
 
 absl::StatusOr<LatentCache> TrainingRun::BuildLatentCache(const ClipTokenizer& tokenizer,
-                                                           AutoencoderKL& vae,
-                                                           bool read_only) const {
+                                                          AutoencoderKL& vae,
+                                                          bool read_only) const {
   BatchBuilder builder(DataOptions(options_));
   LatentCacheOptions co;
   co.size = options_.cache_size;
@@ -261,11 +263,13 @@ absl::StatusOr<nlohmann::json> TrainingRun::DiffusionScheduler(bool for_training
   if (fs::exists(file)) {
     LDM_ASSIGN_OR_RETURN(ModelConfig pinned, ModelConfig::FromFile(file));
     if (for_training && pinned.json() != mine) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "diffusion: --noise-schedule: ", file.string(), " (prediction_type ",
-          pinned.json().value("prediction_type", "?"), ") was pinned when this work dir's UNet "
-          "started training; this run asks for prediction_type ",
-          mine.value("prediction_type", "?"), ". Use the same --noise-schedule or a new --work-dir"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("diffusion: --noise-schedule: ", file.string(), " (prediction_type ",
+                       pinned.json().value("prediction_type", "?"),
+                       ") was pinned when this work dir's UNet "
+                       "started training; this run asks for prediction_type ",
+                       mine.value("prediction_type", "?"),
+                       ". Use the same --noise-schedule or a new --work-dir"));
     }
     return pinned.json();
   }
@@ -293,6 +297,7 @@ absl::Status TrainingRun::Diffusion() {
   o.text = TextConfig(tokenizer);
   LDM_ASSIGN_OR_RETURN(o.scheduler, DiffusionScheduler(/*for_training=*/true));
   o.text_lr_scale = options_.text_lr_scale;
+  o.position_probe_weight = options_.position_probe_weight;
   o.dropout = {.drop_all_probability = options_.cond_drop_all,
                .keep_probability = options_.cond_keep};
   o.scaling_factor = vae->config().scaling_factor;
@@ -313,9 +318,9 @@ absl::Status TrainingRun::Diffusion() {
   if (options_.text_pretrain_steps > 0) {
     const fs::path init = TextPretrainDir() / "final" / "text_encoder.safetensors";
     if (!fs::exists(init)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "diffusion: --text-pretrain-steps ", options_.text_pretrain_steps, " but ",
-          init.string(), " does not exist; run --stage text-pretrain first"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("diffusion: --text-pretrain-steps ", options_.text_pretrain_steps, " but ",
+                       init.string(), " does not exist; run --stage text-pretrain first"));
     }
     // A resumed run's checkpoint replaces these weights; a fresh one starts from them.
     LDM_RETURN_IF_ERROR(trainer.InitTextEncoder(init));
@@ -344,8 +349,7 @@ absl::Status TrainingRun::Export() {
   LDM_ASSIGN_OR_RETURN(ClipTokenizer tokenizer, ClipTokenizer::Load(TokenizerDir()));
   ExportInputs in;
   in.tokenizer_dir = TokenizerDir();
-  LDM_ASSIGN_OR_RETURN(in.vae,
-                       LoadAutoencoderKL(FinalVaeDir(), options_.device, torch::kFloat32));
+  LDM_ASSIGN_OR_RETURN(in.vae, LoadAutoencoderKL(FinalVaeDir(), options_.device, torch::kFloat32));
   const ClipTextConfig text = TextConfig(tokenizer);
   LDM_RETURN_IF_ERROR(TorchGuard("export", [&]() -> absl::Status {
     in.unet = UNet2DConditionModel(options_.configs.unet);
@@ -368,18 +372,16 @@ absl::Status TrainingRun::Export() {
   LDM_ASSIGN_OR_RETURN(in.scheduler, DiffusionScheduler(/*for_training=*/false));
   in.bos_token_id = tokenizer.bos_id();
   in.pad_token_id = tokenizer.pad_id();
-  in.training = {{"seed", options_.seed},
-                 {"autoencoder_steps", options_.ae_steps},
-                 {"autoencoder_batch", options_.ae_batch},
-                 {"decoder_finetune_steps", fs::exists(DecoderDir() / "vae" / "config.json")
-                                                ? options_.decoder_steps
-                                                : 0},
-                 {"edge_decoder_finetune_steps",
-                  fs::exists(EdgeDecoderDir() / "vae" / "config.json")
-                      ? options_.edge_decoder_steps
-                      : 0},
-                 {"diffusion_steps", options_.unet_steps},
-                 {"diffusion_batch", options_.unet_batch}};
+  in.training = {
+      {"seed", options_.seed},
+      {"autoencoder_steps", options_.ae_steps},
+      {"autoencoder_batch", options_.ae_batch},
+      {"decoder_finetune_steps",
+       fs::exists(DecoderDir() / "vae" / "config.json") ? options_.decoder_steps : 0},
+      {"edge_decoder_finetune_steps",
+       fs::exists(EdgeDecoderDir() / "vae" / "config.json") ? options_.edge_decoder_steps : 0},
+      {"diffusion_steps", options_.unet_steps},
+      {"diffusion_batch", options_.unet_batch}};
   LDM_RETURN_IF_ERROR(ModelExporter::Export(in, options_.out_dir));
   spdlog::info("export: wrote {}", options_.out_dir.string());
   // The exporter replaces the whole folder: put a trained classifier back in.
@@ -449,8 +451,8 @@ absl::Status TrainingRun::ClassifierExport() {
     if (!fs::exists(final_dir / name)) continue;
     fs::copy_file(final_dir / name, tmp / name, fs::copy_options::overwrite_existing, ec);
     if (ec) {
-      return absl::InternalError(absl::StrCat("classifier-export: copying ", name, ": ",
-                                              ec.message()));
+      return absl::InternalError(
+          absl::StrCat("classifier-export: copying ", name, ": ", ec.message()));
     }
   }
   fs::remove_all(dest, ec);

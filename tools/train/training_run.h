@@ -81,6 +81,8 @@ struct TrainingRunOptions {
   // ConditionDropoutOptions of the diffusion stage.
   double cond_drop_all = 0.1;
   double cond_keep = 0.5;
+  // DiffusionTrainerOptions::position_probe_weight (0: no probe).
+  double position_probe_weight = 0.0;
   int64_t unet_batch = 64;
   double unet_lr = 4e-4;
   int64_t cache_size = 65536;
@@ -103,8 +105,8 @@ class TrainingRun {
  public:
   explicit TrainingRun(TrainingRunOptions options);
 
-  // stage: all | tokenizer | text-pretrain | autoencoder | diffusion | decoder | decoder-edges | export |
-  // classifier | classifier-export.
+  // stage: all | tokenizer | text-pretrain | autoencoder | diffusion | decoder | decoder-edges |
+  // export | classifier | classifier-export.
   absl::Status Run(const std::string& stage);
 
   absl::Status Tokenizer();

@@ -5,6 +5,7 @@
 #include "core/io/model_config.h"
 #include "core/sampling/noise_schedule.h"
 #include "tests/testing/fixtures.h"
+#include "tests/tools/train/tiny_model.h"
 #include "tools/train/autoencoder_trainer.h"
 #include "tools/train/diffusion_trainer.h"
 #include "tools/train/stop_signal.h"
@@ -76,41 +77,9 @@ TEST(AutoencoderTrainerTest, StopSignalWritesACheckpoint) {
   EXPECT_TRUE(fs::exists(dir / "checkpoints" / "LATEST"));
 }
 
-LatentCache FakeCache() {
-  torch::manual_seed(11);
-  LatentCache c;
-  const int64_t n = 16;
-  c.mean = torch::randn({n, 4, 8, 8});
-  c.std = torch::rand({n, 4, 8, 8}) * 0.1;
-  c.token_ids = torch::randint(0, 500, {n, 16}, torch::kInt64);
-  c.class_label = torch::randint(-1, 18, {n}, torch::kInt64);
-  c.map_counts = torch::randint(0, 65, {n, 7, 8, 8}, torch::kInt64).to(torch::kUInt8);
-  c.pixels_per_cell = 64;
-  return c;
-}
-
-DiffusionTrainerOptions TinyDiffusion(uint64_t seed) {
-  ToyModelConfigs m = ToyModelConfigs::Tiny();
-  DiffusionTrainerOptions o;
-  o.unet = m.unet;
-  o.text = m.text;
-  o.text.vocab_size = 600;
-  o.text.max_position_embeddings = 16;
-  o.scheduler = m.scheduler;
-  o.scaling_factor = 0.7;
-  o.seed = seed;
-  o.steps = 4;
-  o.batch_size = 3;
-  o.lr = {.peak_lr = 1e-3, .warmup_steps = 1, .total_steps = 4};
-  o.log_every = 100;
-  return o;
-}
-
-std::vector<int64_t> EmptyIds() {
-  std::vector<int64_t> ids(16, 599);
-  ids[0] = 598;
-  return ids;
-}
+using testing::EmptyIds;
+using testing::FakeCache;
+using testing::TinyDiffusion;
 
 TEST(DiffusionTrainerTest, SameSeedSameLossAndResumeIsExact) {
   StopSignal::Set(false);
@@ -214,8 +183,8 @@ TEST(DiffusionTrainerTest, ShippedRecipeTrainsVPredictionToPureNoiseAndSamplesFr
   EXPECT_EQ((*schedule)->alpha_cumprod(999), 0.0);
   EXPECT_EQ((*schedule)->IntegerTimesteps(25).front(), 999);
   // The SD recipe (the models of sessions 1-4 and toy-shapes-sr) is unchanged.
-  auto sd = NoiseSchedule::Create(ModelConfig(
-      ToyModelConfigs::SchedulerConfig(NoiseScheduleRecipe::kStableDiffusion), "test"));
+  auto sd = NoiseSchedule::Create(
+      ModelConfig(ToyModelConfigs::SchedulerConfig(NoiseScheduleRecipe::kStableDiffusion), "test"));
   ASSERT_TRUE(sd.ok()) << sd.status();
   EXPECT_EQ((*sd)->prediction_type(), NoiseSchedule::PredictionType::kEpsilon);
   EXPECT_GT((*sd)->alpha_cumprod(999), 0.004);

@@ -1,5 +1,7 @@
 #include "tests/tools/train/tiny_model.h"
 
+#include <torch/torch.h>
+
 #include "core/common/status_macros.h"
 #include "core/text/clip_tokenizer.h"
 #include "tools/shapes/clip_bpe_trainer.h"
@@ -57,6 +59,42 @@ TrainingRunOptions TinyRunOptions(const std::filesystem::path& dir) {
   o.holdout_images = 8;
   o.log_every = 1;
   return o;
+}
+
+LatentCache FakeCache() {
+  torch::manual_seed(11);
+  LatentCache c;
+  const int64_t n = 16;
+  c.mean = torch::randn({n, 4, 8, 8});
+  c.std = torch::rand({n, 4, 8, 8}) * 0.1;
+  c.token_ids = torch::randint(0, 500, {n, 16}, torch::kInt64);
+  c.class_label = torch::randint(-1, 18, {n}, torch::kInt64);
+  c.map_counts = torch::randint(0, 65, {n, 7, 8, 8}, torch::kInt64).to(torch::kUInt8);
+  c.pixels_per_cell = 64;
+  return c;
+}
+
+DiffusionTrainerOptions TinyDiffusion(uint64_t seed) {
+  ToyModelConfigs m = ToyModelConfigs::Tiny();
+  DiffusionTrainerOptions o;
+  o.unet = m.unet;
+  o.text = m.text;
+  o.text.vocab_size = 600;
+  o.text.max_position_embeddings = 16;
+  o.scheduler = m.scheduler;
+  o.scaling_factor = 0.7;
+  o.seed = seed;
+  o.steps = 4;
+  o.batch_size = 3;
+  o.lr = {.peak_lr = 1e-3, .warmup_steps = 1, .total_steps = 4};
+  o.log_every = 100;
+  return o;
+}
+
+std::vector<int64_t> EmptyIds() {
+  std::vector<int64_t> ids(16, 599);
+  ids[0] = 598;
+  return ids;
 }
 
 }  // namespace ldm::train::testing

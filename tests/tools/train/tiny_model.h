@@ -1,9 +1,13 @@
 // Test helpers: a tiny tokenizer and untrained tiny model exported as a diffusers folder.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "tools/train/diffusion_trainer.h"
+#include "tools/train/latent_cache.h"
 #include "tools/train/training_run.h"
 
 namespace ldm::train::testing {
@@ -15,5 +19,12 @@ absl::Status ExportTinyModel(const std::filesystem::path& work, const std::files
 // TrainingRunOptions for a whole ldm-train run of the tiny model in seconds: work dir
 // `dir`/work, output `dir`/model, a couple of steps per stage, a 24-example latent cache.
 TrainingRunOptions TinyRunOptions(const std::filesystem::path& dir);
+
+// DiffusionTrainer fixtures without a VAE: a 16-example random latent cache (8x8x4 latents,
+// 16-token ids, 7 map labels), DiffusionTrainerOptions of the tiny model (4 steps, batch 3) and
+// the matching 16-token empty prompt.
+LatentCache FakeCache();
+DiffusionTrainerOptions TinyDiffusion(uint64_t seed);
+std::vector<int64_t> EmptyIds();
 
 }  // namespace ldm::train::testing
