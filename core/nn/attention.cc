@@ -31,8 +31,18 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
   torch::Tensor q = to_q_(x);
   torch::Tensor k = to_k_(kv_source);
   torch::Tensor v = to_v_(kv_source);
-  torch::Tensor h = MultiHeadAttention(q, k, v, options_.heads, options_.upcast_attention,
-                                       options_.upcast_softmax);
+  torch::Tensor h;
+  if (probability_sink_ != nullptr) {
+    const int64_t b = q.size(0), lq = q.size(1), lk = k.size(1), inner = q.size(2);
+    const int64_t d = inner / options_.heads;
+    torch::Tensor probs = AttentionProbabilities(q, k, options_.heads);
+    probability_sink_->push_back(probs);
+    torch::Tensor vh = v.to(torch::kFloat).view({b, lk, options_.heads, d}).transpose(1, 2);
+    h = torch::matmul(probs, vh).transpose(1, 2).reshape({b, lq, inner}).to(q.scalar_type());
+  } else {
+    h = MultiHeadAttention(q, k, v, options_.heads, options_.upcast_attention,
+                           options_.upcast_softmax);
+  }
   h = out_proj_(h);
   if (options_.dropout > 0.0) h = out_dropout_(h);
   return h;

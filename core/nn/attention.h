@@ -6,6 +6,11 @@
 // Submodules: to_q, to_k, to_v (bias per `bias`), to_out.0 (Linear, bias per `out_bias`) and
 // to_out.1 (Dropout, no parameters).
 // forward() throws c10::Error on bad shapes.
+//
+// Training instrumentation: with a probability sink set, forward() computes the attention
+// explicitly (AttentionProbabilities, float32) and appends the probabilities [B, heads, Lq, Lk],
+// still attached to autograd, to the sink; the output equals the default path's up to rounding.
+// The sink is not owned and must outlive its use; not thread-safe (set it around one forward).
 #pragma once
 
 #include <torch/nn/module.h>
@@ -15,6 +20,7 @@
 #include <torch/nn/pimpl.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace ldm::nn {
 
@@ -41,9 +47,14 @@ class AttentionImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& context = {});
 
   const AttentionOptions& options() const { return options_; }
+  bool is_cross_attention() const { return options_.cross_attention_dim > 0; }
+
+  // nullptr (the default) turns recording off.
+  void set_probability_sink(std::vector<torch::Tensor>* sink) { probability_sink_ = sink; }
 
  private:
   AttentionOptions options_;
+  std::vector<torch::Tensor>* probability_sink_ = nullptr;
   torch::nn::Linear to_q_{nullptr};
   torch::nn::Linear to_k_{nullptr};
   torch::nn::Linear to_v_{nullptr};

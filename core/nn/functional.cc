@@ -34,6 +34,21 @@ torch::Tensor AddFresh(torch::Tensor x, const torch::Tensor& y) {
   return x + y;
 }
 
+torch::Tensor AttentionProbabilities(const torch::Tensor& q, const torch::Tensor& k,
+                                     int64_t heads) {
+  TORCH_CHECK(q.dim() == 3 && k.dim() == 3 && q.size(0) == k.size(0) && q.size(2) == k.size(2),
+              "AttentionProbabilities: q and k must be [B, L, H*D] of one width, got ", q.sizes(),
+              " and ", k.sizes());
+  const int64_t b = q.size(0), lq = q.size(1), lk = k.size(1), inner = q.size(2);
+  TORCH_CHECK(heads > 0 && inner % heads == 0, "attention width ", inner,
+              " is not divisible by the number of heads ", heads);
+  const int64_t d = inner / heads;
+  torch::Tensor qh = q.to(torch::kFloat).view({b, lq, heads, d}).transpose(1, 2);
+  torch::Tensor kh = k.to(torch::kFloat).view({b, lk, heads, d}).transpose(1, 2);
+  return torch::softmax(torch::matmul(qh, kh.transpose(2, 3)) / std::sqrt(static_cast<double>(d)),
+                        -1);
+}
+
 torch::Tensor MultiHeadAttention(const torch::Tensor& q, const torch::Tensor& k,
                                  const torch::Tensor& v, int64_t heads, bool upcast_attention,
                                  bool upcast_softmax) {

@@ -21,6 +21,11 @@ torch::Tensor SiluFresh(torch::Tensor x);
 // `x` must be a fresh temporary.
 torch::Tensor AddFresh(torch::Tensor x, const torch::Tensor& y);
 
+// The attention probabilities softmax(q k^T / sqrt(d)) per head, computed explicitly in float32
+// (differentiable): q [B, Lq, H*D], k [B, Lk, H*D] -> [B, H, Lq, Lk]. For training-time
+// instrumentation (e.g. losses on cross-attention maps); inference uses MultiHeadAttention.
+torch::Tensor AttentionProbabilities(const torch::Tensor& q, const torch::Tensor& k, int64_t heads);
+
 // Multi-head scaled dot-product attention, softmax(q k^T / sqrt(d)) v, per head.
 //   q: [B, Lq, H*D]; k, v: [B, Lk, H*D] -> [B, Lq, H*D] in q's dtype.
 // `upcast_attention`: for half/bfloat16 inputs the scores (and softmax) are computed in float32

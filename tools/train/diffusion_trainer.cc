@@ -13,6 +13,7 @@
 #include "core/io/safetensors_file.h"
 #include "core/io/safetensors_writer.h"
 #include "core/io/state_dict_loader.h"
+#include "core/nn/attention.h"
 #include "core/sampling/noise_schedule.h"
 #include "tools/train/train_loop.h"
 #include "tools/train/train_rng.h"
@@ -68,6 +69,8 @@ DiffusionTrainer::DiffusionTrainer(DiffusionTrainerOptions options, const Latent
   alphas_cumprod_ = AlphasCumprod(options_.scheduler);
   prediction_type_ = PredictionTypeOf(options_.scheduler);
   torch::manual_seed(TrainRng::Hash(options_.seed, RngStream::kInit, 2));
+  TORCH_CHECK(options_.grounding_weight >= 0, "grounding_weight must be >= 0, got ",
+              options_.grounding_weight);
   TORCH_CHECK(options_.position_probe_weight >= 0, "position_probe_weight must be >= 0, got ",
               options_.position_probe_weight);
   model_ = DiffusionModel(options_.unet, options_.text, options_.position_probe_weight > 0);
@@ -101,6 +104,19 @@ absl::Status DiffusionTrainer::InitTextEncoder(const fs::path& safetensors) {
   });
 }
 
+absl::Status DiffusionTrainer::SetGrounding(TokenGrounding::Assignment assignment) {
+  const int64_t n = cache_->size();
+  if (assignment.token_object.dim() != 2 || assignment.token_object.size(0) != n ||
+      assignment.token_object.size(1) != cache_->token_ids.size(1) ||
+      assignment.object_label.dim() != 2 || assignment.object_label.size(0) != n) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "grounding assignment does not match the latent cache of ", n, " examples x ",
+        cache_->token_ids.size(1), " tokens"));
+  }
+  grounding_ = std::move(assignment);
+  return absl::OkStatus();
+}
+
 DiffusionBatch DiffusionTrainer::MakeBatch(int64_t step) const {
   const int64_t b = options_.batch_size, n = cache_->size();
   std::vector<int64_t> index(b);
@@ -124,15 +140,23 @@ DiffusionBatch DiffusionTrainer::MakeBatch(int64_t step) const {
   torch::Tensor cls = cache_->class_label.index_select(0, idx).clone();
   torch::Tensor maps = cache_->map_counts.index_select(0, idx).to(torch::kFloat32) /
                        static_cast<double>(cache_->pixels_per_cell);
+  DiffusionBatch out;
+  if (grounding_.token_object.defined()) {
+    out.grounding_tokens = grounding_.token_object.index_select(0, idx).clone();
+    out.object_masks = TokenGrounding::ObjectMasks(cache_->map_counts.index_select(0, idx),
+                                                   grounding_.object_label.index_select(0, idx));
+  }
   ConditionDropout dropout(options_.dropout);
   auto cls_acc = cls.accessor<int64_t, 1>();
   for (int64_t i = 0; i < b; ++i) {
     const ConditionKeep keep = dropout.Draw(options_.seed, static_cast<uint64_t>(step), i);
-    if (!keep.text) ids[i].copy_(empty_ids_);
+    if (!keep.text) {
+      ids[i].copy_(empty_ids_);
+      if (out.grounding_tokens.defined()) out.grounding_tokens[i].fill_(-1);
+    }
     if (!keep.class_label || cls_acc[i] < 0) cls_acc[i] = options_.null_class_label;
     if (!keep.map) maps[i].zero_();
   }
-  DiffusionBatch out;
   out.sample = torch::cat({zt, maps}, 1);
   out.timesteps = t;
   out.token_ids = ids;
@@ -153,20 +177,50 @@ double DiffusionTrainer::TrainStep() {
   optimizer_->zero_grad();
   torch::Tensor hidden = model_->text_encoder->forward(batch.token_ids.to(d)).last_hidden_state;
   std::map<std::string, torch::Tensor> intermediates;
-  torch::Tensor pred = model_->unet->forward(batch.sample.to(d), batch.timesteps.to(d), hidden,
-                                             batch.class_labels.to(d),
-                                             model_->position_probe ? &intermediates : nullptr);
+  // Cross-attention maps for the grounding loss: every cross-attention layer records its
+  // probabilities during this forward only.
+  const bool grounding = options_.grounding_weight > 0;
+  std::vector<torch::Tensor> attention_maps;
+  std::vector<nn::AttentionImpl*> cross_attention;
+  if (grounding) {
+    for (const auto& m : model_->unet->modules(/*include_self=*/false)) {
+      auto* attn = dynamic_cast<nn::AttentionImpl*>(m.get());
+      if (attn != nullptr && attn->is_cross_attention()) {
+        attn->set_probability_sink(&attention_maps);
+        cross_attention.push_back(attn);
+      }
+    }
+  }
+  auto stop_recording = [&] {
+    for (auto* attn : cross_attention) attn->set_probability_sink(nullptr);
+  };
+  torch::Tensor pred;
+  try {
+    pred = model_->unet->forward(batch.sample.to(d), batch.timesteps.to(d), hidden,
+                                 batch.class_labels.to(d),
+                                 model_->position_probe ? &intermediates : nullptr);
+  } catch (...) {
+    stop_recording();
+    throw;
+  }
+  stop_recording();
   torch::Tensor loss = torch::mse_loss(pred, batch.target.to(d));
+  torch::Tensor total = loss;
+  const bool log = options_.log_every > 0 && step_ % options_.log_every == 0;
   if (model_->position_probe) {
     torch::Tensor probe = model_->position_probe->Loss(intermediates);
     last_probe_loss_ = probe.item<double>();
-    (loss + options_.position_probe_weight * probe).backward();
-    if (options_.log_every > 0 && step_ % options_.log_every == 0) {
-      spdlog::info("diffusion step {} position probe loss {:.4f}", step_, last_probe_loss_);
-    }
-  } else {
-    loss.backward();
+    total = total + options_.position_probe_weight * probe;
+    if (log) spdlog::info("diffusion step {} position probe loss {:.4f}", step_, last_probe_loss_);
   }
+  if (grounding) {
+    torch::Tensor g =
+        TokenGrounding::Loss(attention_maps, batch.grounding_tokens, batch.object_masks);
+    last_grounding_loss_ = g.item<double>();
+    total = total + options_.grounding_weight * g;
+    if (log) spdlog::info("diffusion step {} grounding loss {:.4f}", step_, last_grounding_loss_);
+  }
+  total.backward();
   torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip);
   optimizer_->step();
   ++step_;
@@ -175,6 +229,10 @@ double DiffusionTrainer::TrainStep() {
 }
 
 absl::StatusOr<bool> DiffusionTrainer::Train(bool resume, int64_t max_steps_this_call) {
+  if (options_.grounding_weight > 0 && !grounding_.token_object.defined()) {
+    return absl::FailedPreconditionError(
+        "diffusion: grounding_weight > 0 needs the token grounding (SetGrounding)");
+  }
   TrainLoop loop(TrainLoopOptions::From("diffusion", options_), dir_ / "checkpoints");
   absl::StatusOr<bool> finished = loop.Run(*model_, *optimizer_, ema_.get(), &step_, resume,
                                            max_steps_this_call, [this] { return TrainStep(); });

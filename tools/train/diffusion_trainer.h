@@ -11,8 +11,9 @@
 // with, exactly as core's NoiseSchedule does. Each condition is kept or replaced by its null value
 // (empty prompt, null class 18, zero map) by ConditionDropout.
 //
-// Optional auxiliary loss: position_probe_weight * PositionProbe (see position_probe.h); the
-// step's logged loss is the diffusion loss alone, the probe's is logged beside it.
+// Optional auxiliary losses: position_probe_weight * PositionProbe (position_probe.h) and
+// grounding_weight * TokenGrounding on the cross-attention maps (token_grounding.h); the step's
+// logged loss is the diffusion loss alone, the auxiliary ones are logged beside it.
 //
 // Weights: AdamW, warm-up + cosine LR, gradient clipping; an EMA of the weights is kept and is
 // what WriteFinal() saves. Deterministic given the seed. Not thread-safe.
@@ -36,6 +37,7 @@
 #include "tools/train/latent_cache.h"
 #include "tools/train/lr_schedule.h"
 #include "tools/train/position_probe.h"
+#include "tools/train/token_grounding.h"
 
 namespace ldm::train {
 
@@ -71,6 +73,9 @@ struct DiffusionTrainerOptions {
   // Weight of the PositionProbe loss added to the diffusion loss (0: no probe). A run's
   // checkpoints only resume with the same on/off setting (the probe's weights are in them).
   double position_probe_weight = 0.0;
+  // Weight of the TokenGrounding loss on the UNet's cross-attention maps (0: off; needs
+  // SetGrounding). No parameters: runs resume with any weight.
+  double grounding_weight = 0.0;
   int64_t checkpoint_every_steps = 500;
   double checkpoint_every_seconds = 600;
   int64_t log_every = 10;
@@ -84,6 +89,10 @@ struct DiffusionBatch {
   torch::Tensor token_ids;     // [B, L]
   torch::Tensor class_labels;  // [B]
   torch::Tensor target;        // [B, C, h, w] what the UNet should predict (see Target)
+  // With grounding (SetGrounding): the object each token names, -1 everywhere for examples whose
+  // text was dropped [B, L], and the objects' cells [B, 2, h, w]; undefined otherwise.
+  torch::Tensor grounding_tokens;
+  torch::Tensor object_masks;
 };
 
 class DiffusionTrainer {
@@ -96,6 +105,10 @@ class DiffusionTrainer {
   // text-pretrain stage's) and restarts the EMA from the current weights; call before Train (a
   // resumed checkpoint then overrides both). INVALID_ARGUMENT / NOT_FOUND from the loader.
   absl::Status InitTextEncoder(const std::filesystem::path& safetensors);
+
+  // The token -> object assignment of every cache example (TokenGrounding::Assign of the cache's
+  // token ids), used by MakeBatch and the grounding loss. INVALID_ARGUMENT on a size mismatch.
+  absl::Status SetGrounding(TokenGrounding::Assignment assignment);
 
   // As AutoencoderTrainer::Train.
   absl::StatusOr<bool> Train(bool resume, int64_t max_steps_this_call = -1);
@@ -117,6 +130,8 @@ class DiffusionTrainer {
   double last_loss() const { return last_loss_; }
   // The PositionProbe loss of the last step (0 when the probe is off).
   double last_probe_loss() const { return last_probe_loss_; }
+  // The TokenGrounding loss of the last step (0 when grounding is off).
+  double last_grounding_loss() const { return last_grounding_loss_; }
 
  private:
   double TrainStep();
@@ -133,6 +148,8 @@ class DiffusionTrainer {
   int64_t step_ = 0;
   double last_loss_ = 0;
   double last_probe_loss_ = 0;
+  double last_grounding_loss_ = 0;
+  TokenGrounding::Assignment grounding_;
 };
 
 }  // namespace ldm::train

@@ -75,6 +75,9 @@ int main(int argc, char** argv) {
   app.add_option("--position-probe-weight", o.position_probe_weight,
                  "diffusion stage: weight of the training-only loss that makes UNet features "
                  "encode their own position (0: off; see tools/train/position_probe.h)");
+  app.add_option("--grounding-weight", o.grounding_weight,
+                 "diffusion stage: weight of the loss that puts each object word's "
+                 "cross-attention on its object (0: off; see tools/train/token_grounding.h)");
   app.add_option("--unet-steps", o.unet_steps, "diffusion steps");
   app.add_option("--unet-batch", o.unet_batch, "diffusion batch size");
   app.add_option("--unet-lr", o.unet_lr, "diffusion peak learning rate");

@@ -298,6 +298,7 @@ absl::Status TrainingRun::Diffusion() {
   LDM_ASSIGN_OR_RETURN(o.scheduler, DiffusionScheduler(/*for_training=*/true));
   o.text_lr_scale = options_.text_lr_scale;
   o.position_probe_weight = options_.position_probe_weight;
+  o.grounding_weight = options_.grounding_weight;
   o.dropout = {.drop_all_probability = options_.cond_drop_all,
                .keep_probability = options_.cond_keep};
   o.scaling_factor = vae->config().scaling_factor;
@@ -325,6 +326,17 @@ absl::Status TrainingRun::Diffusion() {
     // A resumed run's checkpoint replaces these weights; a fresh one starts from them.
     LDM_RETURN_IF_ERROR(trainer.InitTextEncoder(init));
     spdlog::info("diffusion: text encoder initialised from {}", init.string());
+  }
+  if (options_.grounding_weight > 0) {
+    TokenGrounding::Assignment assignment;
+    LDM_RETURN_IF_ERROR(TorchGuard("diffusion: token grounding", [&]() {
+      assignment = TokenGrounding(tokenizer).Assign(cache.token_ids);
+    }));
+    const int64_t grounded = assignment.token_object.ge(0).sum().item<int64_t>();
+    const int64_t captions = assignment.token_object.ge(0).any(1).sum().item<int64_t>();
+    spdlog::info("diffusion: token grounding: {} tokens in {} of {} examples, weight {}",
+                 grounded, captions, cache.size(), options_.grounding_weight);
+    LDM_RETURN_IF_ERROR(trainer.SetGrounding(std::move(assignment)));
   }
   int64_t unet_params = 0, text_params = 0;
   for (const auto& p : trainer.model()->unet->parameters()) unet_params += p.numel();
@@ -372,15 +384,24 @@ absl::Status TrainingRun::Export() {
   LDM_ASSIGN_OR_RETURN(in.scheduler, DiffusionScheduler(/*for_training=*/false));
   in.bos_token_id = tokenizer.bos_id();
   in.pad_token_id = tokenizer.pad_id();
+  // Step counts come from what each stage recorded in the work dir, not from this call's flags
+  // (an export with other flags must not relabel the weights); 0 for a stage that did not run.
+  auto recorded_steps = [](const fs::path& file) -> int64_t {
+    if (!fs::exists(file)) return 0;
+    std::ifstream in(file);
+    const nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    return j.is_object() && j.contains("steps") && j["steps"].is_number()
+               ? j["steps"].get<int64_t>()
+               : 0;
+  };
   in.training = {
       {"seed", options_.seed},
-      {"autoencoder_steps", options_.ae_steps},
+      {"autoencoder_steps", recorded_steps(VaeDir() / "metrics.json")},
       {"autoencoder_batch", options_.ae_batch},
-      {"decoder_finetune_steps",
-       fs::exists(DecoderDir() / "vae" / "config.json") ? options_.decoder_steps : 0},
-      {"edge_decoder_finetune_steps",
-       fs::exists(EdgeDecoderDir() / "vae" / "config.json") ? options_.edge_decoder_steps : 0},
-      {"diffusion_steps", options_.unet_steps},
+      {"decoder_finetune_steps", recorded_steps(DecoderDir() / "vae" / "metrics.json")},
+      {"edge_decoder_finetune_steps", recorded_steps(EdgeDecoderDir() / "vae" / "metrics.json")},
+      {"text_pretrain_steps", recorded_steps(TextPretrainDir() / "final" / "metrics.json")},
+      {"diffusion_steps", recorded_steps(final_dir / "state.json")},
       {"diffusion_batch", options_.unet_batch}};
   LDM_RETURN_IF_ERROR(ModelExporter::Export(in, options_.out_dir));
   spdlog::info("export: wrote {}", options_.out_dir.string());

@@ -83,6 +83,8 @@ struct TrainingRunOptions {
   double cond_keep = 0.5;
   // DiffusionTrainerOptions::position_probe_weight (0: no probe).
   double position_probe_weight = 0.0;
+  // DiffusionTrainerOptions::grounding_weight (0: no cross-attention grounding loss).
+  double grounding_weight = 0.0;
   int64_t unet_batch = 64;
   double unet_lr = 4e-4;
   int64_t cache_size = 65536;

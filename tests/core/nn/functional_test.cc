@@ -88,6 +88,27 @@ TEST(MultiHeadAttentionTest, RejectsIndivisibleHeads) {
   EXPECT_THROW(MultiHeadAttention(q, q, q, 3, false, false), c10::Error);
 }
 
+TEST(AttentionProbabilitiesTest, AreThePerHeadSoftmaxOfTheScoresAndKeepGradients) {
+  torch::manual_seed(4);
+  auto q = torch::randn({2, 6, 8}, torch::requires_grad());
+  auto k = torch::randn({2, 5, 8});
+  torch::Tensor p = AttentionProbabilities(q, k, 2);
+  ASSERT_EQ(p.sizes(), (std::vector<int64_t>{2, 2, 6, 5}));
+  EXPECT_TRUE(testing::AllClose(p.sum(-1), torch::ones({2, 2, 6}), 1e-6, 1e-6));
+  // Head 1 uses channels 4..7 of q and k.
+  auto ref = torch::softmax(
+      torch::matmul(q.narrow(2, 4, 4), k.narrow(2, 4, 4).transpose(1, 2)) / 2.0, -1);
+  EXPECT_TRUE(testing::AllClose(p.select(1, 1), ref, 1e-6, 1e-6));
+  // Probabilities times v are the attention output.
+  auto v = torch::randn({2, 5, 8});
+  auto out = torch::matmul(p, v.view({2, 5, 2, 4}).transpose(1, 2)).transpose(1, 2).reshape(
+      {2, 6, 8});
+  EXPECT_TRUE(testing::AllClose(out, NaiveAttention(q.detach(), k, v, 2), 1e-5, 1e-5));
+  p.select(-1, 0).sum().backward();
+  EXPECT_TRUE(q.grad().defined());
+  EXPECT_THROW(AttentionProbabilities(q, torch::randn({2, 5, 6}), 2), c10::Error);
+}
+
 TEST(FreshHelpersTest, InPlaceOnlyWhenAutogradAllows) {
   auto x = torch::randn({4});
   auto y = torch::randn({4});

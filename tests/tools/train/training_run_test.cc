@@ -118,6 +118,21 @@ TEST(TrainingRunTest, EdgeDecoderStageContinuesFromTheDecoderStageAndIsShipped) 
   EXPECT_EQ(extras["training"]["edge_decoder_finetune_steps"], 2);
   // A finished stage is skipped on a rerun.
   EXPECT_TRUE(TrainingRun(o).Run("decoder-edges").ok());
+  // Re-exporting with other step flags does not relabel the weights: the counts are the ones the
+  // stages recorded.
+  TrainingRunOptions relabel = o;
+  relabel.ae_steps += 100;
+  relabel.decoder_steps = 99;
+  relabel.edge_decoder_steps = 98;
+  relabel.unet_steps += 77;
+  ASSERT_TRUE(TrainingRun(relabel).Run("export").ok());
+  const nlohmann::json again =
+      nlohmann::json::parse(std::ifstream(dir / "model" / "ldm_model.json"));
+  EXPECT_EQ(again["training"]["autoencoder_steps"], o.ae_steps);
+  EXPECT_EQ(again["training"]["decoder_finetune_steps"], 2);
+  EXPECT_EQ(again["training"]["edge_decoder_finetune_steps"], 2);
+  EXPECT_EQ(again["training"]["diffusion_steps"], o.unet_steps);
+  EXPECT_EQ(again["training"]["text_pretrain_steps"], 0);
 }
 
 TEST(TrainingRunTest, SignalStopsWithCancelledAndResumeFinishes) {
