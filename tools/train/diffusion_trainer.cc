@@ -69,6 +69,12 @@ DiffusionTrainer::DiffusionTrainer(DiffusionTrainerOptions options, const Latent
   alphas_cumprod_ = AlphasCumprod(options_.scheduler);
   prediction_type_ = PredictionTypeOf(options_.scheduler);
   torch::manual_seed(TrainRng::Hash(options_.seed, RngStream::kInit, 2));
+  TORCH_CHECK(options_.high_noise_fraction >= 0 && options_.high_noise_fraction <= 1 &&
+                  options_.high_noise_min_t >= 0 &&
+                  options_.high_noise_min_t < alphas_cumprod_.size(0),
+              "high_noise_fraction must be in [0, 1] and high_noise_min_t in [0, ",
+              alphas_cumprod_.size(0), "), got ", options_.high_noise_fraction, " and ",
+              options_.high_noise_min_t);
   TORCH_CHECK(options_.grounding_weight >= 0, "grounding_weight must be >= 0, got ",
               options_.grounding_weight);
   TORCH_CHECK(options_.position_probe_weight >= 0, "position_probe_weight must be >= 0, got ",
@@ -132,6 +138,12 @@ DiffusionBatch DiffusionTrainer::MakeBatch(int64_t step) const {
       (mean + std * torch::randn(mean.sizes(), gen, torch::kFloat32)) * options_.scaling_factor;
   const int64_t num_t = alphas_cumprod_.size(0);
   torch::Tensor t = torch::randint(0, num_t, {b}, gen, torch::kInt64);
+  if (options_.high_noise_fraction > 0) {
+    // Drawn after t so that runs without it keep their random streams.
+    torch::Tensor high = torch::randint(options_.high_noise_min_t, num_t, {b}, gen, torch::kInt64);
+    torch::Tensor pick = torch::rand({b}, gen).lt(options_.high_noise_fraction);
+    t = torch::where(pick, high, t);
+  }
   torch::Tensor eps = torch::randn(z0.sizes(), gen, torch::kFloat32);
   torch::Tensor ab = alphas_cumprod_.index_select(0, t).to(torch::kFloat32).view({b, 1, 1, 1});
   torch::Tensor zt = ab.sqrt() * z0 + (1.0 - ab).sqrt() * eps;

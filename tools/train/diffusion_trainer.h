@@ -76,6 +76,11 @@ struct DiffusionTrainerOptions {
   // Weight of the TokenGrounding loss on the UNet's cross-attention maps (0: off; needs
   // SetGrounding). No parameters: runs resume with any weight.
   double grounding_weight = 0.0;
+  // Timestep sampling: with this probability t ~ U{high_noise_min_t .. T-1} instead of U{0..T-1}
+  // (0: uniform, DDPM's). The layout of a scene is decided in the first sampling steps, where
+  // the input is (nearly) pure noise, so this spends more of the training there.
+  double high_noise_fraction = 0.0;
+  int64_t high_noise_min_t = 800;
   int64_t checkpoint_every_steps = 500;
   double checkpoint_every_seconds = 600;
   int64_t log_every = 10;

@@ -78,6 +78,10 @@ int main(int argc, char** argv) {
   app.add_option("--grounding-weight", o.grounding_weight,
                  "diffusion stage: weight of the loss that puts each object word's "
                  "cross-attention on its object (0: off; see tools/train/token_grounding.h)");
+  app.add_option("--high-noise-fraction", o.high_noise_fraction,
+                 "diffusion stage: share of examples whose timestep is drawn from "
+                 "[--high-noise-min-t, T) instead of [0, T) (0: uniform)");
+  app.add_option("--high-noise-min-t", o.high_noise_min_t, "its lowest timestep (800)");
   app.add_option("--unet-steps", o.unet_steps, "diffusion steps");
   app.add_option("--unet-batch", o.unet_batch, "diffusion batch size");
   app.add_option("--unet-lr", o.unet_lr, "diffusion peak learning rate");

@@ -299,6 +299,8 @@ absl::Status TrainingRun::Diffusion() {
   o.text_lr_scale = options_.text_lr_scale;
   o.position_probe_weight = options_.position_probe_weight;
   o.grounding_weight = options_.grounding_weight;
+  o.high_noise_fraction = options_.high_noise_fraction;
+  o.high_noise_min_t = options_.high_noise_min_t;
   o.dropout = {.drop_all_probability = options_.cond_drop_all,
                .keep_probability = options_.cond_keep};
   o.scaling_factor = vae->config().scaling_factor;

@@ -85,6 +85,9 @@ struct TrainingRunOptions {
   double position_probe_weight = 0.0;
   // DiffusionTrainerOptions::grounding_weight (0: no cross-attention grounding loss).
   double grounding_weight = 0.0;
+  // DiffusionTrainerOptions::high_noise_fraction / high_noise_min_t.
+  double high_noise_fraction = 0.0;
+  int64_t high_noise_min_t = 800;
   int64_t unet_batch = 64;
   double unet_lr = 4e-4;
   int64_t cache_size = 65536;

@@ -209,6 +209,32 @@ TEST(DiffusionTrainerTest, TargetsInvertToTheCleanLatentAndTheNoiseAsSamplersDo)
   EXPECT_TRUE(torch::allclose(v[0], -z0[0]));
 }
 
+TEST(DiffusionTrainerTest, HighNoiseFractionDrawsThatShareOfTimestepsFromTheTop) {
+  LatentCache cache = FakeCache();
+  auto timesteps = [&](double fraction) {
+    DiffusionTrainerOptions o = TinyDiffusion(1);
+    o.batch_size = 2000;
+    o.high_noise_fraction = fraction;
+    o.high_noise_min_t = 900;
+    return DiffusionTrainer(o, &cache, EmptyIds(), "/nonexistent").MakeBatch(0).timesteps;
+  };
+  DiffusionTrainerOptions uniform = TinyDiffusion(1);
+  uniform.batch_size = 2000;
+  const torch::Tensor plain =
+      DiffusionTrainer(uniform, &cache, EmptyIds(), "/nonexistent").MakeBatch(0).timesteps;
+  // Off: exactly the uniform draw of a run without the option.
+  EXPECT_TRUE(torch::equal(timesteps(0.0), plain));
+  EXPECT_GE(timesteps(1.0).min().item<int64_t>(), 900);
+  EXPECT_LE(timesteps(1.0).max().item<int64_t>(), 999);
+  // Half from [900, 1000), half uniform (10% of which also land there): 55% at the top.
+  const double top = timesteps(0.5).ge(900).to(torch::kFloat64).mean().item<double>();
+  EXPECT_NEAR(top, 0.55, 0.04);
+  DiffusionTrainerOptions bad = TinyDiffusion(1);
+  bad.high_noise_fraction = 0.5;
+  bad.high_noise_min_t = 1000;
+  EXPECT_THROW(DiffusionTrainer(bad, &cache, EmptyIds(), "/nonexistent"), c10::Error);
+}
+
 TEST(DiffusionTrainerTest, BatchTargetFollowsThePredictionType) {
   // Same draws, two prediction types: the epsilon batch's target is the noise and the v batch's
   // target differs from it (except where ab makes them coincide, which uniform t never does).
