@@ -53,7 +53,10 @@ absl::StatusOr<ClipTextConfig> ClipTextConfig::FromModelConfig(const ModelConfig
 }
 
 namespace internal {
-namespace {
+// A named namespace, not an anonymous one: ClipTextTransformerImpl (declared in the header) holds
+// these modules, and GCC's -Wsubobject-linkage flags anonymous-namespace members of it whenever
+// this file is compiled inside a unity batch.
+namespace clip_text_detail {
 
 #if TORCH_VERSION_MAJOR < 2
 // Large negative score for masked keys, representable in `dtype`. transformers adds
@@ -211,7 +214,11 @@ class ClipEncoderImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ClipEncoder);
 
-}  // namespace
+}  // namespace clip_text_detail
+
+using clip_text_detail::ClipEncoder;
+using clip_text_detail::ClipEncoderLayer;
+using clip_text_detail::ClipTextEmbeddings;
 
 // transformers CLIPTextTransformer: embeddings, encoder, final LayerNorm, EOS pooling.
 class ClipTextTransformerImpl : public torch::nn::Module {
