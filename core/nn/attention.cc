@@ -33,12 +33,9 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
   torch::Tensor v = to_v_(kv_source);
   torch::Tensor h;
   if (probability_sink_ != nullptr) {
-    const int64_t b = q.size(0), lq = q.size(1), lk = k.size(1), inner = q.size(2);
-    const int64_t d = inner / options_.heads;
-    torch::Tensor probs = AttentionProbabilities(q, k, options_.heads);
-    probability_sink_->push_back(probs);
-    torch::Tensor vh = v.to(torch::kFloat).view({b, lk, options_.heads, d}).transpose(1, 2);
-    h = torch::matmul(probs, vh).transpose(1, 2).reshape({b, lq, inner}).to(q.scalar_type());
+    ExplicitAttention a = MultiHeadAttentionWithProbabilities(q, k, v, options_.heads);
+    probability_sink_->push_back(a.probabilities);
+    h = a.output;
   } else {
     h = MultiHeadAttention(q, k, v, options_.heads, options_.upcast_attention,
                            options_.upcast_softmax);

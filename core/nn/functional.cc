@@ -12,6 +12,11 @@ namespace {
 
 bool IsReducedPrecision(torch::ScalarType t) { return t == torch::kHalf || t == torch::kBFloat16; }
 
+// [B, L, H*D] -> [B, H, L, D] in float32 (a view when t is float32 already).
+torch::Tensor SplitHeadsFloat(const torch::Tensor& t, int64_t heads) {
+  return t.to(torch::kFloat).view({t.size(0), t.size(1), heads, t.size(2) / heads}).transpose(1, 2);
+}
+
 }  // namespace
 
 bool CanModifyInPlace(const torch::Tensor& x) {
@@ -39,14 +44,30 @@ torch::Tensor AttentionProbabilities(const torch::Tensor& q, const torch::Tensor
   TORCH_CHECK(q.dim() == 3 && k.dim() == 3 && q.size(0) == k.size(0) && q.size(2) == k.size(2),
               "AttentionProbabilities: q and k must be [B, L, H*D] of one width, got ", q.sizes(),
               " and ", k.sizes());
-  const int64_t b = q.size(0), lq = q.size(1), lk = k.size(1), inner = q.size(2);
+  const int64_t inner = q.size(2);
   TORCH_CHECK(heads > 0 && inner % heads == 0, "attention width ", inner,
               " is not divisible by the number of heads ", heads);
-  const int64_t d = inner / heads;
-  torch::Tensor qh = q.to(torch::kFloat).view({b, lq, heads, d}).transpose(1, 2);
-  torch::Tensor kh = k.to(torch::kFloat).view({b, lk, heads, d}).transpose(1, 2);
-  return torch::softmax(torch::matmul(qh, kh.transpose(2, 3)) / std::sqrt(static_cast<double>(d)),
-                        -1);
+  const double d = static_cast<double>(inner / heads);
+  return torch::softmax(
+      torch::matmul(SplitHeadsFloat(q, heads), SplitHeadsFloat(k, heads).transpose(2, 3)) /
+          std::sqrt(d),
+      -1);
+}
+
+ExplicitAttention MultiHeadAttentionWithProbabilities(const torch::Tensor& q,
+                                                      const torch::Tensor& k,
+                                                      const torch::Tensor& v, int64_t heads) {
+  TORCH_CHECK(v.dim() == 3 && v.sizes() == k.sizes(),
+              "MultiHeadAttentionWithProbabilities: v must have k's shape, got ", v.sizes(),
+              " and ", k.sizes());
+  ExplicitAttention out;
+  out.probabilities = AttentionProbabilities(q, k, heads);
+  const int64_t b = q.size(0), lq = q.size(1), inner = q.size(2);
+  out.output = torch::matmul(out.probabilities, SplitHeadsFloat(v, heads))
+                   .transpose(1, 2)
+                   .reshape({b, lq, inner})
+                   .to(q.scalar_type());
+  return out;
 }
 
 torch::Tensor MultiHeadAttention(const torch::Tensor& q, const torch::Tensor& k,

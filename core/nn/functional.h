@@ -26,6 +26,17 @@ torch::Tensor AddFresh(torch::Tensor x, const torch::Tensor& y);
 // instrumentation (e.g. losses on cross-attention maps); inference uses MultiHeadAttention.
 torch::Tensor AttentionProbabilities(const torch::Tensor& q, const torch::Tensor& k, int64_t heads);
 
+// Multi-head attention computed explicitly from AttentionProbabilities (float32, differentiable):
+// the output [B, Lq, H*D] in q's dtype and the probabilities [B, H, Lq, Lk] it was made from.
+// v must have k's shape. For training-time instrumentation; inference uses MultiHeadAttention.
+struct ExplicitAttention {
+  torch::Tensor output;
+  torch::Tensor probabilities;
+};
+ExplicitAttention MultiHeadAttentionWithProbabilities(const torch::Tensor& q,
+                                                      const torch::Tensor& k,
+                                                      const torch::Tensor& v, int64_t heads);
+
 // Multi-head scaled dot-product attention, softmax(q k^T / sqrt(d)) v, per head.
 //   q: [B, Lq, H*D]; k, v: [B, Lk, H*D] -> [B, Lq, H*D] in q's dtype.
 // `upcast_attention`: for half/bfloat16 inputs the scores (and softmax) are computed in float32

@@ -69,19 +69,24 @@ DiffusionTrainer::DiffusionTrainer(DiffusionTrainerOptions options, const Latent
   alphas_cumprod_ = AlphasCumprod(options_.scheduler);
   prediction_type_ = PredictionTypeOf(options_.scheduler);
   torch::manual_seed(TrainRng::Hash(options_.seed, RngStream::kInit, 2));
-  TORCH_CHECK(options_.high_noise_fraction >= 0 && options_.high_noise_fraction <= 1 &&
-                  options_.high_noise_min_t >= 0 &&
-                  options_.high_noise_min_t < alphas_cumprod_.size(0),
-              "high_noise_fraction must be in [0, 1] and high_noise_min_t in [0, ",
-              alphas_cumprod_.size(0), "), got ", options_.high_noise_fraction, " and ",
-              options_.high_noise_min_t);
-  TORCH_CHECK(options_.grounding_weight >= 0, "grounding_weight must be >= 0, got ",
-              options_.grounding_weight);
+  TORCH_CHECK(
+      options_.high_noise_fraction >= 0 && options_.high_noise_fraction <= 1 &&
+          options_.high_noise_min_t >= 0 && options_.high_noise_min_t < alphas_cumprod_.size(0),
+      "high_noise_fraction must be in [0, 1] and high_noise_min_t in [0, ", alphas_cumprod_.size(0),
+      "), got ", options_.high_noise_fraction, " and ", options_.high_noise_min_t);
+  TORCH_CHECK(options_.grounding_weight >= 0 && options_.grounding_start_step >= 0 &&
+                  options_.high_noise_start_step >= 0,
+              "grounding_weight and the start steps must be >= 0, got ", options_.grounding_weight,
+              ", ", options_.grounding_start_step, " and ", options_.high_noise_start_step);
   TORCH_CHECK(options_.position_probe_weight >= 0, "position_probe_weight must be >= 0, got ",
               options_.position_probe_weight);
   model_ = DiffusionModel(options_.unet, options_.text, options_.position_probe_weight > 0);
   model_->to(options_.device);
   model_->train();
+  for (const auto& m : model_->unet->modules(/*include_self=*/false)) {
+    auto* attn = dynamic_cast<nn::AttentionImpl*>(m.get());
+    if (attn != nullptr && attn->is_cross_attention()) cross_attention_.push_back(attn);
+  }
   auto adamw = [&](double lr) {
     return torch::optim::AdamWOptions(lr).betas({0.9, 0.999}).weight_decay(options_.weight_decay);
   };
@@ -115,9 +120,9 @@ absl::Status DiffusionTrainer::SetGrounding(TokenGrounding::Assignment assignmen
   if (assignment.token_object.dim() != 2 || assignment.token_object.size(0) != n ||
       assignment.token_object.size(1) != cache_->token_ids.size(1) ||
       assignment.object_label.dim() != 2 || assignment.object_label.size(0) != n) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "grounding assignment does not match the latent cache of ", n, " examples x ",
-        cache_->token_ids.size(1), " tokens"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("grounding assignment does not match the latent cache of ", n, " examples x ",
+                     cache_->token_ids.size(1), " tokens"));
   }
   grounding_ = std::move(assignment);
   return absl::OkStatus();
@@ -138,7 +143,8 @@ DiffusionBatch DiffusionTrainer::MakeBatch(int64_t step) const {
       (mean + std * torch::randn(mean.sizes(), gen, torch::kFloat32)) * options_.scaling_factor;
   const int64_t num_t = alphas_cumprod_.size(0);
   torch::Tensor t = torch::randint(0, num_t, {b}, gen, torch::kInt64);
-  if (options_.high_noise_fraction > 0) {
+  if (options_.high_noise_fraction > 0 && step >= options_.high_noise_start_step &&
+      (options_.high_noise_end_step < 0 || step < options_.high_noise_end_step)) {
     // Drawn after t so that runs without it keep their random streams.
     torch::Tensor high = torch::randint(options_.high_noise_min_t, num_t, {b}, gen, torch::kInt64);
     torch::Tensor pick = torch::rand({b}, gen).lt(options_.high_noise_fraction);
@@ -191,20 +197,13 @@ double DiffusionTrainer::TrainStep() {
   std::map<std::string, torch::Tensor> intermediates;
   // Cross-attention maps for the grounding loss: every cross-attention layer records its
   // probabilities during this forward only.
-  const bool grounding = options_.grounding_weight > 0;
+  const bool grounding = options_.grounding_weight > 0 && step_ >= options_.grounding_start_step;
   std::vector<torch::Tensor> attention_maps;
-  std::vector<nn::AttentionImpl*> cross_attention;
   if (grounding) {
-    for (const auto& m : model_->unet->modules(/*include_self=*/false)) {
-      auto* attn = dynamic_cast<nn::AttentionImpl*>(m.get());
-      if (attn != nullptr && attn->is_cross_attention()) {
-        attn->set_probability_sink(&attention_maps);
-        cross_attention.push_back(attn);
-      }
-    }
+    for (auto* attn : cross_attention_) attn->set_probability_sink(&attention_maps);
   }
   auto stop_recording = [&] {
-    for (auto* attn : cross_attention) attn->set_probability_sink(nullptr);
+    for (auto* attn : cross_attention_) attn->set_probability_sink(nullptr);
   };
   torch::Tensor pred;
   try {

@@ -25,8 +25,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/nn/attention.h"
 #include "core/nn/unet_2d_condition_model.h"
 #include "core/sampling/noise_schedule.h"
 #include "core/text/clip_text_model.h"
@@ -76,11 +78,18 @@ struct DiffusionTrainerOptions {
   // Weight of the TokenGrounding loss on the UNet's cross-attention maps (0: off; needs
   // SetGrounding). No parameters: runs resume with any weight.
   double grounding_weight = 0.0;
+  // The grounding loss is added from this step on (a curriculum: the shipped recipe binds the
+  // text encoder and the probe first).
+  int64_t grounding_start_step = 0;
   // Timestep sampling: with this probability t ~ U{high_noise_min_t .. T-1} instead of U{0..T-1}
   // (0: uniform, DDPM's). The layout of a scene is decided in the first sampling steps, where
   // the input is (nearly) pure noise, so this spends more of the training there.
   double high_noise_fraction = 0.0;
   int64_t high_noise_min_t = 800;
+  // ... from this step on, up to (not including) high_noise_end_step (-1: to the end); outside
+  // that window t is uniform and no extra random draws are made.
+  int64_t high_noise_start_step = 0;
+  int64_t high_noise_end_step = -1;
   int64_t checkpoint_every_steps = 500;
   double checkpoint_every_seconds = 600;
   int64_t log_every = 10;
@@ -155,6 +164,9 @@ class DiffusionTrainer {
   double last_probe_loss_ = 0;
   double last_grounding_loss_ = 0;
   TokenGrounding::Assignment grounding_;
+  // The UNet's cross-attention layers (fixed at construction), which record their probabilities
+  // for the grounding loss.
+  std::vector<nn::AttentionImpl*> cross_attention_;
 };
 
 }  // namespace ldm::train

@@ -82,6 +82,15 @@ int main(int argc, char** argv) {
                  "diffusion stage: share of examples whose timestep is drawn from "
                  "[--high-noise-min-t, T) instead of [0, T) (0: uniform)");
   app.add_option("--high-noise-min-t", o.high_noise_min_t, "its lowest timestep (800)");
+  app.add_option("--grounding-start-step", o.grounding_start_step,
+                 "diffusion step from which the grounding loss is added (0)");
+  app.add_option("--high-noise-start-step", o.high_noise_start_step,
+                 "diffusion step from which --high-noise-fraction applies (0)");
+  app.add_option("--high-noise-end-step", o.high_noise_end_step,
+                 "diffusion step from which it no longer applies (-1: never)");
+  app.add_option("--unet-lr-steps", o.unet_lr_steps,
+                 "steps the diffusion LR schedule spans (0: --unet-steps; later steps use its "
+                 "final LR)");
   app.add_option("--unet-steps", o.unet_steps, "diffusion steps");
   app.add_option("--unet-batch", o.unet_batch, "diffusion batch size");
   app.add_option("--unet-lr", o.unet_lr, "diffusion peak learning rate");

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Starts or resumes the full toy-shapes training run (tokenizer -> autoencoder -> diffusion ->
-# decoder -> decoder-edges),
+# Starts or resumes the full toy-shapes training run (tokenizer -> text-pretrain -> autoencoder
+# -> diffusion -> decoder -> decoder-edges -> classifier [-> export]),
 # idempotently: finished stages are skipped, an interrupted stage continues from its latest
 # checkpoint. Run it again after a session ends; it picks up where the last one stopped.
 #
@@ -31,10 +31,10 @@ if [[ ! -x "$BUILD/ldm-train" ]]; then
   ninja -C "$BUILD" -j"$THREADS" ldm-train
 fi
 
-# Without EXPORT the last stages are the two decoder fine-tunings (after diffusion); "all" adds
-# export.
+# Without EXPORT the last stage is the classifier; "all" (a no-op for the finished stages) adds
+# export, which also writes the classifier.
 STAGES="all"
-[[ "${EXPORT:-0}" == "1" ]] || STAGES="decoder-edges"
+[[ "${EXPORT:-0}" == "1" ]] || STAGES="classifier"
 ARGS=(--work-dir "$WORK" --out "$REPO/models/toy-shapes" --resume --seed 0
       --device "$DEVICE" --threads "$THREADS"
       --ae-steps 4000 --ae-batch 32 --ae-lr 8e-4 --ae-object-weight 2 --ae-edge-weight 8
@@ -42,6 +42,10 @@ ARGS=(--work-dir "$WORK" --out "$REPO/models/toy-shapes" --resume --seed 0
       --edge-decoder-steps 1000 --edge-decoder-lr 2e-4 --edge-decoder-object-weight 2
       --edge-decoder-edge-weight 8
       --unet-steps 6000 --unet-batch 64 --unet-lr 5e-4 --ema-decay 0.998 --cache-size 32768
+      --text-pretrain-steps 1500 --text-lr-scale 0.5 --position-probe-weight 0.1
+      --grounding-weight 0.1 --grounding-start-step 2100
+      --high-noise-fraction 0.5 --high-noise-min-t 800 --high-noise-start-step 2624
+      --clf-steps 1500
       --checkpoint-steps 250 --checkpoint-minutes 10 --log-every 10)
 # shellcheck disable=SC2206
 [[ -n "${EXTRA_ARGS:-}" ]] && ARGS+=(${EXTRA_ARGS})
@@ -53,6 +57,8 @@ run() {
     "$BUILD/ldm-train" --stage autoencoder "${ARGS[@]}" &&
     "$BUILD/ldm-train" --stage diffusion "${ARGS[@]}" &&
     "$BUILD/ldm-train" --stage decoder "${ARGS[@]}" &&
+    "$BUILD/ldm-train" --stage decoder-edges "${ARGS[@]}" &&
+    "$BUILD/ldm-train" --stage classifier "${ARGS[@]}" &&
     "$BUILD/ldm-train" --stage "$STAGES" "${ARGS[@]}"
 }
 

@@ -41,6 +41,15 @@ absl::Status Stopped(const char* stage) {
   return absl::CancelledError(absl::StrCat(stage, " stopped; rerun with --resume to continue"));
 }
 
+// The "steps" a stage recorded in a metrics/state JSON file (0 when absent or unreadable).
+int64_t RecordedSteps(const fs::path& file) {
+  if (!fs::exists(file)) return 0;
+  std::ifstream in(file);
+  const nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  return j.is_object() && j.contains("steps") && j["steps"].is_number() ? j["steps"].get<int64_t>()
+                                                                        : 0;
+}
+
 }  // namespace
 
 TrainingRun::TrainingRun(TrainingRunOptions options) : options_(std::move(options)) {}
@@ -283,9 +292,14 @@ absl::StatusOr<nlohmann::json> TrainingRun::DiffusionScheduler(bool for_training
 }
 
 absl::Status TrainingRun::Diffusion() {
-  if (fs::exists(DiffusionDir() / "final" / "state.json")) {
-    spdlog::info("diffusion: done ({} exists)", (DiffusionDir() / "final").string());
-    return absl::OkStatus();
+  if (const fs::path state = DiffusionDir() / "final" / "state.json"; fs::exists(state)) {
+    const int64_t done = RecordedSteps(state);
+    if (done >= options_.unet_steps) {
+      spdlog::info("diffusion: done ({} steps in {})", done, (DiffusionDir() / "final").string());
+      return absl::OkStatus();
+    }
+    spdlog::info("diffusion: final/ has {} steps, --unet-steps {}: continuing", done,
+                 options_.unet_steps);
   }
   LDM_ASSIGN_OR_RETURN(ClipTokenizer tokenizer, ClipTokenizer::Load(TokenizerDir()));
   LDM_ASSIGN_OR_RETURN(AutoencoderKL vae,
@@ -301,15 +315,20 @@ absl::Status TrainingRun::Diffusion() {
   o.grounding_weight = options_.grounding_weight;
   o.high_noise_fraction = options_.high_noise_fraction;
   o.high_noise_min_t = options_.high_noise_min_t;
+  o.grounding_start_step = options_.grounding_start_step;
+  o.high_noise_start_step = options_.high_noise_start_step;
+  o.high_noise_end_step = options_.high_noise_end_step;
   o.dropout = {.drop_all_probability = options_.cond_drop_all,
                .keep_probability = options_.cond_keep};
   o.scaling_factor = vae->config().scaling_factor;
   o.seed = options_.seed;
   o.steps = options_.unet_steps;
   o.batch_size = options_.unet_batch;
+  const int64_t lr_steps =
+      options_.unet_lr_steps > 0 ? options_.unet_lr_steps : options_.unet_steps;
   o.lr = {.peak_lr = options_.unet_lr,
-          .warmup_steps = std::min<int64_t>(200, options_.unet_steps / 10),
-          .total_steps = options_.unet_steps,
+          .warmup_steps = std::min<int64_t>(200, lr_steps / 10),
+          .total_steps = lr_steps,
           .final_fraction = 0.1};
   o.ema_decay = options_.ema_decay;
   o.null_class_label = kNullClassLabel;
@@ -336,8 +355,9 @@ absl::Status TrainingRun::Diffusion() {
     }));
     const int64_t grounded = assignment.token_object.ge(0).sum().item<int64_t>();
     const int64_t captions = assignment.token_object.ge(0).any(1).sum().item<int64_t>();
-    spdlog::info("diffusion: token grounding: {} tokens in {} of {} examples, weight {}",
-                 grounded, captions, cache.size(), options_.grounding_weight);
+    spdlog::info(
+        "diffusion: token grounding: {} tokens in {} of {} examples, weight {} from step {}",
+        grounded, captions, cache.size(), options_.grounding_weight, options_.grounding_start_step);
     LDM_RETURN_IF_ERROR(trainer.SetGrounding(std::move(assignment)));
   }
   int64_t unet_params = 0, text_params = 0;
@@ -388,22 +408,14 @@ absl::Status TrainingRun::Export() {
   in.pad_token_id = tokenizer.pad_id();
   // Step counts come from what each stage recorded in the work dir, not from this call's flags
   // (an export with other flags must not relabel the weights); 0 for a stage that did not run.
-  auto recorded_steps = [](const fs::path& file) -> int64_t {
-    if (!fs::exists(file)) return 0;
-    std::ifstream in(file);
-    const nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-    return j.is_object() && j.contains("steps") && j["steps"].is_number()
-               ? j["steps"].get<int64_t>()
-               : 0;
-  };
   in.training = {
       {"seed", options_.seed},
-      {"autoencoder_steps", recorded_steps(VaeDir() / "metrics.json")},
+      {"autoencoder_steps", RecordedSteps(VaeDir() / "metrics.json")},
       {"autoencoder_batch", options_.ae_batch},
-      {"decoder_finetune_steps", recorded_steps(DecoderDir() / "vae" / "metrics.json")},
-      {"edge_decoder_finetune_steps", recorded_steps(EdgeDecoderDir() / "vae" / "metrics.json")},
-      {"text_pretrain_steps", recorded_steps(TextPretrainDir() / "final" / "metrics.json")},
-      {"diffusion_steps", recorded_steps(final_dir / "state.json")},
+      {"decoder_finetune_steps", RecordedSteps(DecoderDir() / "vae" / "metrics.json")},
+      {"edge_decoder_finetune_steps", RecordedSteps(EdgeDecoderDir() / "vae" / "metrics.json")},
+      {"text_pretrain_steps", RecordedSteps(TextPretrainDir() / "final" / "metrics.json")},
+      {"diffusion_steps", RecordedSteps(final_dir / "state.json")},
       {"diffusion_batch", options_.unet_batch}};
   LDM_RETURN_IF_ERROR(ModelExporter::Export(in, options_.out_dir));
   spdlog::info("export: wrote {}", options_.out_dir.string());

@@ -74,8 +74,12 @@ struct TrainingRunOptions {
   int64_t text_pretrain_batch = 256;
   double text_pretrain_lr = 1e-3;
   int64_t text_pretrain_corpus = 65536;
-  // Diffusion.
+  // Diffusion. A finished stage (final/ written) with fewer steps than unet_steps continues from
+  // its latest checkpoint.
   int64_t unet_steps = 7000;
+  // Steps the warm-up + cosine LR schedule spans (0: unet_steps); later steps train at its final
+  // LR (a low-LR tail that extends a run without changing its first unet_lr_steps).
+  int64_t unet_lr_steps = 0;
   // The text encoder's learning rate relative to the UNet's in the diffusion stage.
   double text_lr_scale = 1.0;
   // ConditionDropoutOptions of the diffusion stage.
@@ -85,9 +89,12 @@ struct TrainingRunOptions {
   double position_probe_weight = 0.0;
   // DiffusionTrainerOptions::grounding_weight (0: no cross-attention grounding loss).
   double grounding_weight = 0.0;
-  // DiffusionTrainerOptions::high_noise_fraction / high_noise_min_t.
+  int64_t grounding_start_step = 0;
+  // DiffusionTrainerOptions::high_noise_fraction / high_noise_min_t / high_noise_start_step.
   double high_noise_fraction = 0.0;
   int64_t high_noise_min_t = 800;
+  int64_t high_noise_start_step = 0;
+  int64_t high_noise_end_step = -1;
   int64_t unet_batch = 64;
   double unet_lr = 4e-4;
   int64_t cache_size = 65536;

@@ -96,17 +96,37 @@ TEST(AttentionProbabilitiesTest, AreThePerHeadSoftmaxOfTheScoresAndKeepGradients
   ASSERT_EQ(p.sizes(), (std::vector<int64_t>{2, 2, 6, 5}));
   EXPECT_TRUE(testing::AllClose(p.sum(-1), torch::ones({2, 2, 6}), 1e-6, 1e-6));
   // Head 1 uses channels 4..7 of q and k.
-  auto ref = torch::softmax(
-      torch::matmul(q.narrow(2, 4, 4), k.narrow(2, 4, 4).transpose(1, 2)) / 2.0, -1);
+  auto ref =
+      torch::softmax(torch::matmul(q.narrow(2, 4, 4), k.narrow(2, 4, 4).transpose(1, 2)) / 2.0, -1);
   EXPECT_TRUE(testing::AllClose(p.select(1, 1), ref, 1e-6, 1e-6));
   // Probabilities times v are the attention output.
   auto v = torch::randn({2, 5, 8});
-  auto out = torch::matmul(p, v.view({2, 5, 2, 4}).transpose(1, 2)).transpose(1, 2).reshape(
-      {2, 6, 8});
+  auto out =
+      torch::matmul(p, v.view({2, 5, 2, 4}).transpose(1, 2)).transpose(1, 2).reshape({2, 6, 8});
   EXPECT_TRUE(testing::AllClose(out, NaiveAttention(q.detach(), k, v, 2), 1e-5, 1e-5));
   p.select(-1, 0).sum().backward();
   EXPECT_TRUE(q.grad().defined());
   EXPECT_THROW(AttentionProbabilities(q, torch::randn({2, 5, 6}), 2), c10::Error);
+}
+
+TEST(MultiHeadAttentionWithProbabilitiesTest,
+     OutputMatchesMultiHeadAttentionAndComesFromTheProbabilities) {
+  torch::manual_seed(5);
+  auto q = torch::randn({2, 7, 12});
+  auto k = torch::randn({2, 4, 12});
+  auto v = torch::randn({2, 4, 12});
+  ExplicitAttention a = MultiHeadAttentionWithProbabilities(q, k, v, 3);
+  ASSERT_EQ(a.output.sizes(), q.sizes());
+  ASSERT_EQ(a.probabilities.sizes(), (std::vector<int64_t>{2, 3, 7, 4}));
+  EXPECT_TRUE(
+      testing::AllClose(a.output, MultiHeadAttention(q, k, v, 3, false, false), 1e-5, 1e-5));
+  EXPECT_TRUE(testing::AllClose(a.probabilities, AttentionProbabilities(q, k, 3), 0, 0));
+  // Reduced-precision inputs come back in their dtype.
+  EXPECT_EQ(MultiHeadAttentionWithProbabilities(q.to(torch::kBFloat16), k.to(torch::kBFloat16),
+                                                v.to(torch::kBFloat16), 3)
+                .output.scalar_type(),
+            torch::kBFloat16);
+  EXPECT_THROW(MultiHeadAttentionWithProbabilities(q, k, torch::randn({2, 5, 12}), 3), c10::Error);
 }
 
 TEST(FreshHelpersTest, InPlaceOnlyWhenAutogradAllows) {
@@ -125,5 +145,5 @@ TEST(FreshHelpersTest, InPlaceOnlyWhenAutogradAllows) {
   EXPECT_TRUE(leaf.grad().defined());
 }
 
-}  // namespace
+}  // namespace functional_test
 }  // namespace ldm::nn

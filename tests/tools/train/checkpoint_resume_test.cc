@@ -235,6 +235,32 @@ TEST(DiffusionTrainerTest, HighNoiseFractionDrawsThatShareOfTimestepsFromTheTop)
   EXPECT_THROW(DiffusionTrainer(bad, &cache, EmptyIds(), "/nonexistent"), c10::Error);
 }
 
+TEST(DiffusionTrainerTest, HighNoiseFractionAppliesInItsStepWindowOnly) {
+  LatentCache cache = FakeCache();
+  DiffusionTrainerOptions uniform = TinyDiffusion(1);
+  uniform.batch_size = 2000;
+  DiffusionTrainerOptions late = uniform;
+  late.high_noise_fraction = 1.0;
+  late.high_noise_min_t = 900;
+  late.high_noise_start_step = 5;
+  late.high_noise_end_step = 8;
+  DiffusionTrainer plain(uniform, &cache, EmptyIds(), "/nonexistent");
+  DiffusionTrainer curriculum(late, &cache, EmptyIds(), "/nonexistent");
+  // Before the start and from the end on: the uniform run's exact batch (timesteps, noise and all).
+  for (int64_t step : {0, 4, 8, 11}) {
+    DiffusionBatch a = plain.MakeBatch(step), b = curriculum.MakeBatch(step);
+    EXPECT_TRUE(torch::equal(a.timesteps, b.timesteps)) << step;
+    EXPECT_TRUE(torch::equal(a.sample, b.sample)) << step;
+  }
+  // Inside the window: every timestep from the top.
+  for (int64_t step : {5, 7}) {
+    EXPECT_GE(curriculum.MakeBatch(step).timesteps.min().item<int64_t>(), 900) << step;
+  }
+  DiffusionTrainerOptions bad = late;
+  bad.high_noise_start_step = -3;
+  EXPECT_THROW(DiffusionTrainer(bad, &cache, EmptyIds(), "/nonexistent"), c10::Error);
+}
+
 TEST(DiffusionTrainerTest, BatchTargetFollowsThePredictionType) {
   // Same draws, two prediction types: the epsilon batch's target is the noise and the v batch's
   // target differs from it (except where ab makes them coincide, which uniform t never does).

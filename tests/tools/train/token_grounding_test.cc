@@ -32,8 +32,8 @@ ClipTokenizer LongTokenizer(const fs::path& dir) {
 }
 
 torch::Tensor Ids(const ClipTokenizer& tok, const std::vector<std::string>& captions) {
-  torch::Tensor ids = torch::empty({static_cast<int64_t>(captions.size()), tok.model_max_length()},
-                                   torch::kInt64);
+  torch::Tensor ids =
+      torch::empty({static_cast<int64_t>(captions.size()), tok.model_max_length()}, torch::kInt64);
   for (size_t i = 0; i < captions.size(); ++i) {
     const auto row = tok.Encode(captions[i]).input_ids;
     std::copy(row.begin(), row.end(), ids[static_cast<int64_t>(i)].data_ptr<int64_t>());
@@ -196,6 +196,33 @@ TEST(DiffusionTrainerGroundingTest, GroundingTrainsOnCrossAttentionOfKeptCaption
   DiffusionTrainer resumed(o, &cache, testing::EmptyIds(), dir / "b");
   ASSERT_TRUE(resumed.SetGrounding(a).ok());
   EXPECT_TRUE(*resumed.Train(true));
+}
+
+TEST(DiffusionTrainerGroundingTest, GroundingLossStartsAtItsStartStep) {
+  StopSignal::Set(false);
+  const fs::path dir = ldm::testing::TempDir("diffusion_grounding_start");
+  LatentCache cache = testing::FakeCache();
+  const int64_t n = cache.size(), len = cache.token_ids.size(1);
+  cache.map_counts.select(1, 1).narrow(1, 0, 2).narrow(2, 0, 2).fill_(40);
+  TokenGrounding::Assignment a{torch::full({n, len}, -1, torch::kInt64),
+                               torch::zeros({n, TokenGrounding::kMaxObjects}, torch::kInt64)};
+  a.token_object.narrow(1, 1, 2).fill_(0);
+  a.object_label.select(1, 0).fill_(1);
+  DiffusionTrainerOptions o = testing::TinyDiffusion(4);
+  o.grounding_weight = 0.5;
+  o.grounding_start_step = 2;
+  o.dropout = {.drop_all_probability = 0.0, .keep_probability = 1.0};
+  DiffusionTrainer t(o, &cache, testing::EmptyIds(), dir);
+  ASSERT_TRUE(t.SetGrounding(a).ok());
+  EXPECT_FALSE(*t.Train(false, 2));  // steps 0 and 1: before the start
+  EXPECT_EQ(t.last_grounding_loss(), 0.0);
+  DiffusionTrainer resumed(o, &cache, testing::EmptyIds(), dir);
+  ASSERT_TRUE(resumed.SetGrounding(a).ok());
+  EXPECT_FALSE(*resumed.Train(true, 1));  // step 2
+  EXPECT_GT(resumed.last_grounding_loss(), 0.0);
+  DiffusionTrainerOptions bad = o;
+  bad.grounding_start_step = -1;
+  EXPECT_THROW(DiffusionTrainer(bad, &cache, testing::EmptyIds(), dir / "bad"), c10::Error);
 }
 
 }  // namespace

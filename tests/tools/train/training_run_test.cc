@@ -2,7 +2,6 @@
 #include "tools/train/training_run.h"
 
 #include <gtest/gtest.h>
-
 #include <torch/torch.h>
 
 #include <fstream>
@@ -133,6 +132,35 @@ TEST(TrainingRunTest, EdgeDecoderStageContinuesFromTheDecoderStageAndIsShipped) 
   EXPECT_EQ(again["training"]["edge_decoder_finetune_steps"], 2);
   EXPECT_EQ(again["training"]["diffusion_steps"], o.unet_steps);
   EXPECT_EQ(again["training"]["text_pretrain_steps"], 0);
+}
+
+TEST(TrainingRunTest, FinishedDiffusionContinuesWhenUnetStepsGrow) {
+  StopSignal::Set(false);
+  const fs::path dir = ldm::testing::TempDir("training_run_extend");
+  TrainingRunOptions o = Tiny(dir);
+  ASSERT_TRUE(TrainingRun(o).Run("tokenizer").ok());
+  ASSERT_TRUE(TrainingRun(o).Run("autoencoder").ok());
+  ASSERT_TRUE(TrainingRun(o).Run("diffusion").ok());
+  const fs::path state = dir / "work" / "diffusion" / "final" / "state.json";
+  auto steps = [&] {
+    std::ifstream in(state);
+    return nlohmann::json::parse(in)["steps"].get<int64_t>();
+  };
+  ASSERT_EQ(steps(), 2);
+  // More steps: continues from the step-2 checkpoint (so it needs --resume) and rewrites final/.
+  TrainingRunOptions longer = o;
+  longer.unet_steps = 4;
+  longer.unet_lr_steps = 2;  // steps 2-3 at the schedule's final LR
+  EXPECT_EQ(TrainingRun(longer).Run("diffusion").code(), absl::StatusCode::kFailedPrecondition);
+  longer.resume = true;
+  ASSERT_TRUE(TrainingRun(longer).Run("diffusion").ok());
+  EXPECT_EQ(steps(), 4);
+  // As many or fewer steps than final/ has: done, nothing trained.
+  const auto written = fs::last_write_time(state);
+  ASSERT_TRUE(TrainingRun(longer).Run("diffusion").ok());
+  ASSERT_TRUE(TrainingRun(o).Run("diffusion").ok());
+  EXPECT_EQ(steps(), 4);
+  EXPECT_EQ(fs::last_write_time(state), written);
 }
 
 TEST(TrainingRunTest, SignalStopsWithCancelledAndResumeFinishes) {
