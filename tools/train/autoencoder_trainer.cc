@@ -14,6 +14,7 @@
 #include "core/io/safetensors_writer.h"
 #include "core/io/state_dict_loader.h"
 #include "tools/train/diffusers_config_writer.h"
+#include "tools/train/optimizer_step.h"
 #include "tools/train/train_loop.h"
 #include "tools/train/train_rng.h"
 
@@ -27,8 +28,8 @@ AutoencoderTrainer::AutoencoderTrainer(AutoencoderTrainerOptions options, fs::pa
   model_ = AutoencoderKL(options_.config);
   if (!options_.init_from.empty()) {
     absl::Status loaded = [&]() -> absl::Status {
-      LDM_ASSIGN_OR_RETURN(
-          auto file, SafeTensorsFile::Open(options_.init_from / "diffusion_pytorch_model.safetensors"));
+      LDM_ASSIGN_OR_RETURN(auto file, SafeTensorsFile::Open(options_.init_from /
+                                                            "diffusion_pytorch_model.safetensors"));
       return LoadStateDict(*model_, *file);
     }();
     TORCH_CHECK(loaded.ok(), "autoencoder init_from ", options_.init_from.string(), ": ",
@@ -38,8 +39,8 @@ AutoencoderTrainer::AutoencoderTrainer(AutoencoderTrainerOptions options, fs::pa
   model_->train();
   std::vector<torch::Tensor> trainable;
   for (const auto& item : model_->named_parameters()) {
-    const bool decoder_side = item.key().starts_with("decoder.") ||
-                              item.key().starts_with("post_quant_conv.");
+    const bool decoder_side =
+        item.key().starts_with("decoder.") || item.key().starts_with("post_quant_conv.");
     if (options_.decoder_only && !decoder_side) {
       item.value().set_requires_grad(false);
     } else {
@@ -71,10 +72,7 @@ double AutoencoderTrainer::TrainStep() {
   torch::Tensor x = batch.images.to(options_.device);
   torch::Generator gen = TrainRng::Generator(options_.seed, RngStream::kAutoencoderNoise, step_);
 
-  for (auto& group : optimizer_->param_groups()) {
-    static_cast<torch::optim::AdamWOptions&>(group.options()).lr(LrSchedule(options_.lr).At(step_));
-  }
-  optimizer_->zero_grad();
+  OptimizerStep::Begin(*optimizer_, LrSchedule(options_.lr).At(step_));
   DiagonalGaussian post;
   {
     // The frozen encoder needs no graph.
@@ -101,9 +99,7 @@ double AutoencoderTrainer::TrainStep() {
                        static_cast<double>(x.numel());
     loss = rec + options_.kl_weight * kl;
   }
-  loss.backward();
-  torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip);
-  optimizer_->step();
+  OptimizerStep::Finish(*optimizer_, loss, model_->parameters(), options_.grad_clip);
   ++step_;
   return loss.item<double>();
 }

@@ -12,6 +12,7 @@
 #include "core/io/safetensors_writer.h"
 #include "core/io/state_dict_loader.h"
 #include "tools/train/diffusion_trainer.h"
+#include "tools/train/optimizer_step.h"
 #include "tools/train/train_loop.h"
 #include "tools/train/train_rng.h"
 
@@ -96,15 +97,10 @@ ClassifierBatch ClassifierTrainer::MakeBatch(int64_t step) const {
 double ClassifierTrainer::TrainStep() {
   ClassifierBatch batch = MakeBatch(step_);
   const torch::Device d = options_.device;
-  for (auto& group : optimizer_->param_groups()) {
-    static_cast<torch::optim::AdamWOptions&>(group.options()).lr(LrSchedule(options_.lr).At(step_));
-  }
-  optimizer_->zero_grad();
+  OptimizerStep::Begin(*optimizer_, LrSchedule(options_.lr).At(step_));
   torch::Tensor logits = model_->forward(batch.sample.to(d), batch.timesteps.to(d));
   torch::Tensor loss = torch::cross_entropy_loss(logits, batch.labels.to(d));
-  loss.backward();
-  torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip);
-  optimizer_->step();
+  OptimizerStep::Finish(*optimizer_, loss, model_->parameters(), options_.grad_clip);
   ++step_;
   return loss.item<double>();
 }

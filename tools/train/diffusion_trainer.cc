@@ -15,6 +15,7 @@
 #include "core/io/state_dict_loader.h"
 #include "core/nn/attention.h"
 #include "core/sampling/noise_schedule.h"
+#include "tools/train/optimizer_step.h"
 #include "tools/train/train_loop.h"
 #include "tools/train/train_rng.h"
 
@@ -186,13 +187,8 @@ DiffusionBatch DiffusionTrainer::MakeBatch(int64_t step) const {
 double DiffusionTrainer::TrainStep() {
   DiffusionBatch batch = MakeBatch(step_);
   const torch::Device d = options_.device;
-  const double lr = LrSchedule(options_.lr).At(step_);
-  auto& groups = optimizer_->param_groups();
-  for (size_t g = 0; g < groups.size(); ++g) {
-    static_cast<torch::optim::AdamWOptions&>(groups[g].options())
-        .lr(g == 0 ? lr : lr * options_.text_lr_scale);
-  }
-  optimizer_->zero_grad();
+  // With text_lr_scale != 1 the second group is the text encoder's.
+  OptimizerStep::Begin(*optimizer_, LrSchedule(options_.lr).At(step_), options_.text_lr_scale);
   torch::Tensor hidden = model_->text_encoder->forward(batch.token_ids.to(d)).last_hidden_state;
   std::map<std::string, torch::Tensor> intermediates;
   // Cross-attention maps for the grounding loss: every cross-attention layer records its
@@ -231,9 +227,7 @@ double DiffusionTrainer::TrainStep() {
     total = total + options_.grounding_weight * g;
     if (log) spdlog::info("diffusion step {} grounding loss {:.4f}", step_, last_grounding_loss_);
   }
-  total.backward();
-  torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip);
-  optimizer_->step();
+  OptimizerStep::Finish(*optimizer_, total, model_->parameters(), options_.grad_clip);
   ++step_;
   ema_->Update(*model_, step_);
   return loss.item<double>();

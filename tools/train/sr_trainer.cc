@@ -10,6 +10,7 @@
 #include "core/io/state_dict_loader.h"
 #include "core/pipeline/low_res_conditioning.h"
 #include "tools/train/diffusion_trainer.h"
+#include "tools/train/optimizer_step.h"
 #include "tools/train/train_loop.h"
 #include "tools/train/train_rng.h"
 
@@ -64,16 +65,11 @@ SrBatch SrTrainer::MakeBatch(int64_t step) const {
 double SrTrainer::TrainStep() {
   SrBatch batch = MakeBatch(step_);
   const torch::Device d = options_.device;
-  for (auto& group : optimizer_->param_groups()) {
-    static_cast<torch::optim::AdamWOptions&>(group.options()).lr(LrSchedule(options_.lr).At(step_));
-  }
-  optimizer_->zero_grad();
+  OptimizerStep::Begin(*optimizer_, LrSchedule(options_.lr).At(step_));
   torch::Tensor pred = unet_->forward(batch.sample.to(d), batch.timesteps.to(d),
                                       NullContext(batch.sample.size(0)).to(d));
   torch::Tensor loss = torch::mse_loss(pred, batch.target.to(d));
-  loss.backward();
-  torch::nn::utils::clip_grad_norm_(unet_->parameters(), options_.grad_clip);
-  optimizer_->step();
+  OptimizerStep::Finish(*optimizer_, loss, unet_->parameters(), options_.grad_clip);
   ++step_;
   ema_->Update(*unet_, step_);
   return loss.item<double>();

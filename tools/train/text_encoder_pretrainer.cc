@@ -12,6 +12,7 @@
 #include "core/io/safetensors_writer.h"
 #include "core/io/state_dict_loader.h"
 #include "nlohmann/json.hpp"
+#include "tools/train/optimizer_step.h"
 #include "tools/train/train_loop.h"
 #include "tools/train/train_rng.h"
 
@@ -126,14 +127,9 @@ double TextEncoderPretrainer::TrainStep() {
         TrainRng::Hash(options_.seed, RngStream::kTextPretrainIndex, step_, i) %
         static_cast<uint64_t>(train_size_));
   }
-  for (auto& group : optimizer_->param_groups()) {
-    static_cast<torch::optim::AdamWOptions&>(group.options()).lr(LrSchedule(options_.lr).At(step_));
-  }
-  optimizer_->zero_grad();
+  OptimizerStep::Begin(*optimizer_, LrSchedule(options_.lr).At(step_));
   torch::Tensor loss = Loss(torch::tensor(index, torch::kInt64));
-  loss.backward();
-  torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip);
-  optimizer_->step();
+  OptimizerStep::Finish(*optimizer_, loss, model_->parameters(), options_.grad_clip);
   ++step_;
   return loss.item<double>();
 }

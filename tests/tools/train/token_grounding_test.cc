@@ -147,18 +147,28 @@ TEST(TokenGroundingTest, LossIsZeroInsideTheMaskOneOutsideAndIgnoresOtherTokens)
   EXPECT_THROW(TokenGrounding::Loss({torch::zeros({1, 2, 9, 3})}, tokens, masks), c10::Error);
 }
 
+// A fake cache in which every example's tokens 1-2 name object 0, of label 1, which covers the
+// top-left 2x2 cells, and that assignment.
+struct GroundedCache {
+  LatentCache cache = testing::FakeCache();
+  TokenGrounding::Assignment assignment;
+  GroundedCache() {
+    const int64_t n = cache.size(), len = cache.token_ids.size(1);
+    cache.map_counts.select(1, 1).zero_();
+    cache.map_counts.select(1, 1).narrow(1, 0, 2).narrow(2, 0, 2).fill_(40);
+    assignment = {torch::full({n, len}, -1, torch::kInt64),
+                  torch::zeros({n, TokenGrounding::kMaxObjects}, torch::kInt64)};
+    assignment.token_object.narrow(1, 1, 2).fill_(0);
+    assignment.object_label.select(1, 0).fill_(1);
+  }
+};
+
 TEST(DiffusionTrainerGroundingTest, GroundingTrainsOnCrossAttentionOfKeptCaptionsOnly) {
   StopSignal::Set(false);
   const fs::path dir = ldm::testing::TempDir("diffusion_grounding");
-  LatentCache cache = testing::FakeCache();
-  const int64_t n = cache.size(), len = cache.token_ids.size(1);
-  // Every cache example: tokens 1-2 name object 0, label 1, which covers the top-left 2x2 cells.
-  cache.map_counts.select(1, 1).zero_();
-  cache.map_counts.select(1, 1).narrow(1, 0, 2).narrow(2, 0, 2).fill_(40);
-  TokenGrounding::Assignment a{torch::full({n, len}, -1, torch::kInt64),
-                               torch::zeros({n, TokenGrounding::kMaxObjects}, torch::kInt64)};
-  a.token_object.narrow(1, 1, 2).fill_(0);
-  a.object_label.select(1, 0).fill_(1);
+  GroundedCache grounded;
+  const LatentCache& cache = grounded.cache;
+  const TokenGrounding::Assignment& a = grounded.assignment;
   DiffusionTrainerOptions o = testing::TinyDiffusion(3);
   o.grounding_weight = 0.5;
   DiffusionTrainer missing(o, &cache, testing::EmptyIds(), dir / "missing");
@@ -201,13 +211,9 @@ TEST(DiffusionTrainerGroundingTest, GroundingTrainsOnCrossAttentionOfKeptCaption
 TEST(DiffusionTrainerGroundingTest, GroundingLossStartsAtItsStartStep) {
   StopSignal::Set(false);
   const fs::path dir = ldm::testing::TempDir("diffusion_grounding_start");
-  LatentCache cache = testing::FakeCache();
-  const int64_t n = cache.size(), len = cache.token_ids.size(1);
-  cache.map_counts.select(1, 1).narrow(1, 0, 2).narrow(2, 0, 2).fill_(40);
-  TokenGrounding::Assignment a{torch::full({n, len}, -1, torch::kInt64),
-                               torch::zeros({n, TokenGrounding::kMaxObjects}, torch::kInt64)};
-  a.token_object.narrow(1, 1, 2).fill_(0);
-  a.object_label.select(1, 0).fill_(1);
+  GroundedCache grounded;
+  const LatentCache& cache = grounded.cache;
+  const TokenGrounding::Assignment& a = grounded.assignment;
   DiffusionTrainerOptions o = testing::TinyDiffusion(4);
   o.grounding_weight = 0.5;
   o.grounding_start_step = 2;
