@@ -6,6 +6,14 @@
 
 namespace ldm::train {
 
+LrScheduleOptions LrScheduleOptions::WarmupCosine(double peak_lr, int64_t total_steps,
+                                                   int64_t max_warmup, double final_fraction) {
+  return {.peak_lr = peak_lr,
+          .warmup_steps = std::min(max_warmup, total_steps / 10),
+          .total_steps = total_steps,
+          .final_fraction = final_fraction};
+}
+
 double LrSchedule::At(int64_t step) const {
   const LrScheduleOptions& o = options_;
   if (step < o.warmup_steps) {

@@ -12,6 +12,11 @@ struct LrScheduleOptions {
   int64_t total_steps = 1;
   // The final learning rate as a fraction of peak_lr.
   double final_fraction = 0.1;
+
+  // The recipe's schedules: warm-up over a tenth of total_steps but at most max_warmup steps,
+  // then cosine decay to final_fraction.
+  static LrScheduleOptions WarmupCosine(double peak_lr, int64_t total_steps, int64_t max_warmup,
+                                        double final_fraction);
 };
 
 class LrSchedule {

@@ -53,10 +53,7 @@ absl::Status SrTrainingRun::Train() {
   t.seed = o.seed;
   t.steps = o.steps;
   t.batch_size = o.batch;
-  t.lr = {.peak_lr = o.lr,
-          .warmup_steps = std::min<int64_t>(100, o.steps / 10),
-          .total_steps = o.steps,
-          .final_fraction = 0.1};
+  t.lr = LrScheduleOptions::WarmupCosine(o.lr, o.steps, 100, 0.1);
   t.ema_decay = o.ema_decay;
   t.checkpoint_every_steps = o.checkpoint_steps;
   t.checkpoint_every_seconds = o.checkpoint_seconds;

@@ -123,10 +123,7 @@ absl::Status TrainingRun::TextPretrain() {
   o.seed = options_.seed;
   o.steps = options_.text_pretrain_steps;
   o.batch_size = options_.text_pretrain_batch;
-  o.lr = {.peak_lr = options_.text_pretrain_lr,
-          .warmup_steps = std::min<int64_t>(100, o.steps / 10),
-          .total_steps = o.steps,
-          .final_fraction = 0.05};
+  o.lr = LrScheduleOptions::WarmupCosine(options_.text_pretrain_lr, o.steps, 100, 0.05);
   o.holdout = std::min<int64_t>(2048, n / 10);
   o.checkpoint_every_steps = options_.checkpoint_steps;
   o.checkpoint_every_seconds = options_.checkpoint_seconds;
@@ -214,10 +211,7 @@ AutoencoderTrainerOptions TrainingRun::AutoencoderOptions(int64_t steps, double 
   o.seed = options_.seed + seed_offset;
   o.steps = steps;
   o.batch_size = options_.ae_batch;
-  o.lr = {.peak_lr = lr,
-          .warmup_steps = std::min<int64_t>(100, steps / 10),
-          .total_steps = steps,
-          .final_fraction = 0.05};
+  o.lr = LrScheduleOptions::WarmupCosine(lr, steps, 100, 0.05);
   o.checkpoint_every_steps = options_.checkpoint_steps;
   o.checkpoint_every_seconds = options_.checkpoint_seconds;
   o.log_every = options_.log_every;
@@ -326,10 +320,7 @@ absl::Status TrainingRun::Diffusion() {
   o.batch_size = options_.unet_batch;
   const int64_t lr_steps =
       options_.unet_lr_steps > 0 ? options_.unet_lr_steps : options_.unet_steps;
-  o.lr = {.peak_lr = options_.unet_lr,
-          .warmup_steps = std::min<int64_t>(200, lr_steps / 10),
-          .total_steps = lr_steps,
-          .final_fraction = 0.1};
+  o.lr = LrScheduleOptions::WarmupCosine(options_.unet_lr, lr_steps, 200, 0.1);
   o.ema_decay = options_.ema_decay;
   o.null_class_label = kNullClassLabel;
   o.checkpoint_every_steps = options_.checkpoint_steps;
@@ -441,10 +432,7 @@ absl::Status TrainingRun::Classifier() {
   o.seed = options_.seed;
   o.steps = options_.clf_steps;
   o.batch_size = options_.clf_batch;
-  o.lr = {.peak_lr = options_.clf_lr,
-          .warmup_steps = std::min<int64_t>(100, options_.clf_steps / 10),
-          .total_steps = options_.clf_steps,
-          .final_fraction = 0.05};
+  o.lr = LrScheduleOptions::WarmupCosine(options_.clf_lr, options_.clf_steps, 100, 0.05);
   o.holdout = options_.clf_holdout;
   o.checkpoint_every_steps = options_.checkpoint_steps;
   o.checkpoint_every_seconds = options_.checkpoint_seconds;

@@ -16,5 +16,14 @@ TEST(LrScheduleTest, WarmupThenCosineToFloor) {
   for (int i = 11; i < 110; ++i) EXPECT_LE(s.At(i), s.At(i - 1));
 }
 
+TEST(LrScheduleTest, WarmupCosineWarmsUpATenthOfTheStepsAtMostMaxWarmup) {
+  LrScheduleOptions short_run = LrScheduleOptions::WarmupCosine(2e-4, 500, 100, 0.05);
+  EXPECT_EQ(short_run.warmup_steps, 50);
+  EXPECT_EQ(short_run.total_steps, 500);
+  EXPECT_DOUBLE_EQ(short_run.peak_lr, 2e-4);
+  EXPECT_DOUBLE_EQ(short_run.final_fraction, 0.05);
+  EXPECT_EQ(LrScheduleOptions::WarmupCosine(5e-4, 6000, 200, 0.1).warmup_steps, 200);
+}
+
 }  // namespace
 }  // namespace ldm::train
