@@ -7,7 +7,7 @@
 namespace ldm::train {
 
 LrScheduleOptions LrScheduleOptions::WarmupCosine(double peak_lr, int64_t total_steps,
-                                                   int64_t max_warmup, double final_fraction) {
+                                                  int64_t max_warmup, double final_fraction) {
   return {.peak_lr = peak_lr,
           .warmup_steps = std::min(max_warmup, total_steps / 10),
           .total_steps = total_steps,
