@@ -41,10 +41,11 @@ ARGS=(--work-dir "$WORK" --out "$REPO/models/toy-shapes" --resume --seed 0
       --noise-schedule zero-snr-v --decoder-steps 1500 --decoder-lr 2e-4
       --edge-decoder-steps 1000 --edge-decoder-lr 2e-4 --edge-decoder-object-weight 2
       --edge-decoder-edge-weight 8
-      --unet-steps 6000 --unet-batch 64 --unet-lr 5e-4 --ema-decay 0.998 --cache-size 32768
+      --unet-steps 8000 --unet-lr-steps 6000 --unet-batch 64 --unet-lr 5e-4 --ema-decay 0.998 --cache-size 32768
       --text-pretrain-steps 1500 --text-lr-scale 0.5 --position-probe-weight 0.1
       --grounding-weight 0.1 --grounding-start-step 2100
       --high-noise-fraction 0.5 --high-noise-min-t 800 --high-noise-start-step 2624
+      --high-noise-end-step 6000
       --clf-steps 1500
       --checkpoint-steps 250 --checkpoint-minutes 10 --log-every 10)
 # shellcheck disable=SC2206
