@@ -129,6 +129,11 @@ absl::Status DiffusionTrainer::SetGrounding(TokenGrounding::Assignment assignmen
   return absl::OkStatus();
 }
 
+bool DiffusionTrainer::GroundingAt(int64_t step) const {
+  return options_.grounding_weight > 0 && grounding_.token_object.defined() &&
+         step >= options_.grounding_start_step;
+}
+
 DiffusionBatch DiffusionTrainer::MakeBatch(int64_t step) const {
   const int64_t b = options_.batch_size, n = cache_->size();
   std::vector<int64_t> index(b);
@@ -160,7 +165,7 @@ DiffusionBatch DiffusionTrainer::MakeBatch(int64_t step) const {
   torch::Tensor maps = cache_->map_counts.index_select(0, idx).to(torch::kFloat32) /
                        static_cast<double>(cache_->pixels_per_cell);
   DiffusionBatch out;
-  if (grounding_.token_object.defined()) {
+  if (GroundingAt(step)) {
     out.grounding_tokens = grounding_.token_object.index_select(0, idx).clone();
     out.object_masks = TokenGrounding::ObjectMasks(cache_->map_counts.index_select(0, idx),
                                                    grounding_.object_label.index_select(0, idx));
@@ -193,7 +198,7 @@ double DiffusionTrainer::TrainStep() {
   std::map<std::string, torch::Tensor> intermediates;
   // Cross-attention maps for the grounding loss: every cross-attention layer records its
   // probabilities during this forward only.
-  const bool grounding = options_.grounding_weight > 0 && step_ >= options_.grounding_start_step;
+  const bool grounding = GroundingAt(step_);
   std::vector<torch::Tensor> attention_maps;
   if (grounding) {
     for (auto* attn : cross_attention_) attn->set_probability_sink(&attention_maps);

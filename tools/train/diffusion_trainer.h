@@ -103,8 +103,9 @@ struct DiffusionBatch {
   torch::Tensor token_ids;     // [B, L]
   torch::Tensor class_labels;  // [B]
   torch::Tensor target;        // [B, C, h, w] what the UNet should predict (see Target)
-  // With grounding (SetGrounding): the object each token names, -1 everywhere for examples whose
-  // text was dropped [B, L], and the objects' cells [B, 2, h, w]; undefined otherwise.
+  // With grounding on at this step (GroundingAt): the object each token names, -1 everywhere for
+  // examples whose text was dropped [B, L], and the objects' cells [B, 2, h, w]; undefined
+  // otherwise.
   torch::Tensor grounding_tokens;
   torch::Tensor object_masks;
 };
@@ -130,6 +131,9 @@ class DiffusionTrainer {
   absl::Status WriteFinal();
 
   DiffusionBatch MakeBatch(int64_t step) const;
+  // Whether `step` trains with the grounding loss: grounding_weight > 0, SetGrounding called and
+  // step >= grounding_start_step.
+  bool GroundingAt(int64_t step) const;
   // alphas_cumprod [T] (float32 values as float64) of a scheduler config, from core's
   // NoiseSchedule (every beta_schedule and rescale_betas_zero_snr it supports). Throws
   // c10::Error naming the field on a bad config.

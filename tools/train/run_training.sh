@@ -31,17 +31,18 @@ if [[ ! -x "$BUILD/ldm-train" ]]; then
   ninja -C "$BUILD" -j"$THREADS" ldm-train
 fi
 
-# Without EXPORT the last stage is the classifier; "all" (a no-op for the finished stages) adds
-# export, which also writes the classifier.
-STAGES="all"
-[[ "${EXPORT:-0}" == "1" ]] || STAGES="classifier"
+# The stages in order (each a no-op once done); EXPORT=1 adds export, which also writes the
+# classifier.
+STAGES="tokenizer text-pretrain autoencoder diffusion decoder decoder-edges classifier"
+[[ "${EXPORT:-0}" == "1" ]] && STAGES+=" export"
 ARGS=(--work-dir "$WORK" --out "$REPO/models/toy-shapes" --resume --seed 0
       --device "$DEVICE" --threads "$THREADS"
       --ae-steps 4000 --ae-batch 32 --ae-lr 8e-4 --ae-object-weight 2 --ae-edge-weight 8
       --noise-schedule zero-snr-v --decoder-steps 1500 --decoder-lr 2e-4
       --edge-decoder-steps 1000 --edge-decoder-lr 2e-4 --edge-decoder-object-weight 2
       --edge-decoder-edge-weight 8
-      --unet-steps 8000 --unet-lr-steps 6000 --unet-batch 64 --unet-lr 5e-4 --ema-decay 0.998 --cache-size 32768
+      --unet-steps 8000 --unet-lr-steps 6000 --unet-batch 64 --unet-lr 5e-4 --ema-decay 0.998
+      --cache-size 32768
       --text-pretrain-steps 1500 --text-lr-scale 0.5 --position-probe-weight 0.1
       --grounding-weight 0.1 --grounding-start-step 2100
       --high-noise-fraction 0.5 --high-noise-min-t 800 --high-noise-start-step 2624
@@ -52,15 +53,12 @@ ARGS=(--work-dir "$WORK" --out "$REPO/models/toy-shapes" --resume --seed 0
 [[ -n "${EXTRA_ARGS:-}" ]] && ARGS+=(${EXTRA_ARGS})
 
 run() {
-  # The diffusion stage needs the tokenizer and autoencoder: run them first (no-ops once done).
-  "$BUILD/ldm-train" --stage tokenizer "${ARGS[@]}" &&
-    "$BUILD/ldm-train" --stage text-pretrain "${ARGS[@]}" &&
-    "$BUILD/ldm-train" --stage autoencoder "${ARGS[@]}" &&
-    "$BUILD/ldm-train" --stage diffusion "${ARGS[@]}" &&
-    "$BUILD/ldm-train" --stage decoder "${ARGS[@]}" &&
-    "$BUILD/ldm-train" --stage decoder-edges "${ARGS[@]}" &&
-    "$BUILD/ldm-train" --stage classifier "${ARGS[@]}" &&
-    "$BUILD/ldm-train" --stage "$STAGES" "${ARGS[@]}"
+  # Each stage needs the ones before it (diffusion: tokenizer, autoencoder; ...): stop at the
+  # first that fails or is interrupted.
+  local stage
+  for stage in $STAGES; do
+    "$BUILD/ldm-train" --stage "$stage" "${ARGS[@]}" || return
+  done
 }
 
 if [[ "${1:-}" == "--fg" ]]; then

@@ -220,6 +220,11 @@ TEST(DiffusionTrainerGroundingTest, GroundingLossStartsAtItsStartStep) {
   o.dropout = {.drop_all_probability = 0.0, .keep_probability = 1.0};
   DiffusionTrainer t(o, &cache, testing::EmptyIds(), dir);
   ASSERT_TRUE(t.SetGrounding(a).ok());
+  // Batches before the start carry no grounding (nothing is computed for them).
+  EXPECT_FALSE(t.GroundingAt(1));
+  EXPECT_FALSE(t.MakeBatch(1).object_masks.defined());
+  EXPECT_TRUE(t.GroundingAt(2));
+  EXPECT_TRUE(t.MakeBatch(2).object_masks.defined());
   EXPECT_FALSE(*t.Train(false, 2));  // steps 0 and 1: before the start
   EXPECT_EQ(t.last_grounding_loss(), 0.0);
   DiffusionTrainer resumed(o, &cache, testing::EmptyIds(), dir);
