@@ -154,7 +154,7 @@ int RunModels(ImageGenerationClient& client, const ConnectionFlags& connection) 
     std::cout << "  samplers: " << absl::StrJoin(samplers, ", ") << " (default "
               << RequestBuilder::SamplerName(m.default_sampler()) << ")\n"
               << "  defaults: steps " << m.default_steps() << ", guidance "
-              << m.default_guidance_scale() << "\n";
+              << m.default_guidance_scale() << ", eta " << m.default_eta() << "\n";
   }
   return kExitOk;
 }
@@ -207,6 +207,8 @@ int Main(int argc, char** argv) {
   generate->add_option("--steps", r.steps, "Denoising steps (0 = the model's)");
   generate->add_option("--guidance", r.guidance_scale,
                        "Guidance scale (default: the model's; <= 1 disables guidance)");
+  generate->add_option("--eta", r.eta,
+                       "DDIM stochasticity in [0, 1] (default: the model's default_eta)");
   generate->add_option("--sampler", r.sampler,
                        "ddpm, ddim, pndm, euler, euler_ancestral, dpmpp_2m, dpmpp_2m_karras");
   generate->add_option("--seed", r.seed, "Seed (0 = random); image i uses seed + i");

@@ -80,6 +80,7 @@ absl::StatusOr<v1::GenerateRequest> RequestBuilder::Build(const GenerateFlags& f
   r.set_num_images(flags.num_images);
   r.set_steps(flags.steps);
   if (flags.guidance_scale.has_value()) r.set_guidance_scale(*flags.guidance_scale);
+  if (flags.eta.has_value()) r.set_eta(*flags.eta);
   if (!flags.sampler.empty()) {
     absl::StatusOr<v1::Sampler> sampler = ParseSampler(flags.sampler);
     if (!sampler.ok()) return sampler.status();
@@ -92,8 +93,8 @@ absl::StatusOr<v1::GenerateRequest> RequestBuilder::Build(const GenerateFlags& f
   } else if (flags.preview_quality == "full") {
     r.set_preview_quality(v1::FULL);
   } else if (!flags.preview_quality.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("--preview-quality: '", flags.preview_quality,
-                                                   "' is not fast or full"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--preview-quality: '", flags.preview_quality, "' is not fast or full"));
   }
   r.set_request_id(flags.request_id);
   return r;

@@ -23,11 +23,12 @@ struct GenerateFlags {
   uint32_t num_images = 1;
   uint32_t steps = 0;
   std::optional<float> guidance_scale;
-  std::string sampler;  // "" = the model's; names like "euler-ancestral" or "EULER_ANCESTRAL"
+  std::optional<float> eta;  // DDIM only; unset = the model's default_eta
+  std::string sampler;       // "" = the model's; names like "euler-ancestral" or "EULER_ANCESTRAL"
   uint64_t seed = 0;
   uint32_t preview_every = 0;
-  std::string preview_quality;  // "" = the server's default (fast), "fast" or "full"
-  float classifier_scale = 0;   // classifier guidance (needs a class and a model classifier)
+  std::string preview_quality;    // "" = the server's default (fast), "fast" or "full"
+  float classifier_scale = 0;     // classifier guidance (needs a class and a model classifier)
   std::string low_res_image_png;  // a PNG file path for super-resolution models; "" = none
   bool upscale = false;           // chain the images through a super-resolution model
   std::string upscale_model;      // "" = the server's first upscaler

@@ -42,7 +42,8 @@ absl::StatusOr<ModelExtras> ModelExtras::FromConfig(const ModelConfig& c) {
     if (!u.is_object()) return c.Invalid("cfg_unconditional", "must be an object");
     const std::string cls = u.value("class", "keep");
     const std::string map = u.value("semantic_map", "keep");
-    if (cls != "null" && cls != "keep") return c.Invalid("cfg_unconditional.class", "must be \"null\" or \"keep\"");
+    if (cls != "null" && cls != "keep")
+      return c.Invalid("cfg_unconditional.class", "must be \"null\" or \"keep\"");
     if (map != "zero" && map != "keep") {
       return c.Invalid("cfg_unconditional.semantic_map", "must be \"zero\" or \"keep\"");
     }
@@ -56,6 +57,18 @@ absl::StatusOr<ModelExtras> ModelExtras::FromConfig(const ModelConfig& c) {
   LDM_ASSIGN_OR_RETURN(int64_t steps, c.GetInt("default_steps", 25));
   e.default_steps = static_cast<int>(steps);
   LDM_ASSIGN_OR_RETURN(e.default_guidance_scale, c.GetDouble("default_guidance_scale", 7.5));
+  if (c.Has("default_guidance_scale_map_only")) {
+    LDM_ASSIGN_OR_RETURN(double g, c.GetDouble("default_guidance_scale_map_only", 0.0));
+    if (!(g >= 0.0 && g <= 30.0)) {
+      return c.Invalid("default_guidance_scale_map_only",
+                       absl::StrCat("= ", g, " must be in [0, 30]"));
+    }
+    e.default_guidance_scale_map_only = g;
+  }
+  LDM_ASSIGN_OR_RETURN(e.default_eta, c.GetDouble("default_eta", 0.0));
+  if (!(e.default_eta >= 0.0 && e.default_eta <= 1.0)) {
+    return c.Invalid("default_eta", absl::StrCat("= ", e.default_eta, " must be in [0, 1]"));
+  }
   LDM_ASSIGN_OR_RETURN(int64_t max_size, c.GetInt("max_size", 2048));
   e.max_size = static_cast<int>(max_size);
   if (c.Has("low_res_image")) {
@@ -86,7 +99,7 @@ absl::StatusOr<ModelExtras> ModelExtras::FromConfig(const ModelConfig& c) {
         return c.Invalid("low_res_image.init", "must be \"noise\" or \"noised_input\"");
       }
       l.init = init->get<std::string>() == "noise" ? LowResImageExtras::Init::kNoise
-                                                    : LowResImageExtras::Init::kNoisedInput;
+                                                   : LowResImageExtras::Init::kNoisedInput;
     }
     e.low_res_image = l;
   }

@@ -8,6 +8,8 @@
 //     "latent_rgb_bias": [r, g, b],
 //     "cfg_unconditional": {"class": "null" | "keep", "semantic_map": "zero" | "keep"},
 //     "default_sampler": "ddim", "default_steps": 25, "default_guidance_scale": 5.0,
+//     "default_eta": 1.0,                      // DDIM's eta when a request gives none, in [0, 1]
+//     "default_guidance_scale_map_only": 2.0,  // ... for requests whose only condition is a map
 //     "max_size": 256,
 //     "low_res_image": {"upscale_factor": 4, "to_latent": "pixel_unshuffle",
 //                       "back_projection": 5, "init": "noised_input"}  // super-resolution
@@ -27,7 +29,7 @@
 namespace ldm {
 
 struct LowResImageExtras {
-  int upscale_factor = 4;                    // output size / low-resolution image size
+  int upscale_factor = 4;                     // output size / low-resolution image size
   std::string to_latent = "pixel_unshuffle";  // the only implemented way to latent resolution
   int back_projection = 0;  // iterations of LowResConditioning::BackProject on decoded images
   // Initial latents: pure noise (diffusers' upscaler), or the VAE encoding of the bicubic-upscaled
@@ -42,11 +44,15 @@ struct ModelExtras {
   std::vector<std::string> semantic_labels;
   std::vector<std::vector<double>> latent_rgb_factors;  // [latent_channels][3]
   std::vector<double> latent_rgb_bias;                  // [3] or empty
-  bool uncond_null_class = false;   // CFG's unconditional row uses null_class_label
-  bool uncond_zero_map = false;     // CFG's unconditional row has an all-zero map
-  std::string default_sampler;      // empty: the scheduler config's class
+  bool uncond_null_class = false;  // CFG's unconditional row uses null_class_label
+  bool uncond_zero_map = false;    // CFG's unconditional row has an all-zero map
+  std::string default_sampler;     // empty: the scheduler config's class
   int default_steps = 25;
   double default_guidance_scale = 7.5;
+  double default_eta = 0.0;  // DDIM only; requests that set eta override it
+  // default_guidance_scale for requests conditioned on a semantic map alone (unset: the general
+  // default). Maps need less guidance than text and classes: it over-saturates their regions.
+  std::optional<double> default_guidance_scale_map_only;
   int max_size = 2048;
   std::optional<LowResImageExtras> low_res_image;  // set: a super-resolution model
 

@@ -1,6 +1,7 @@
 // What a loaded model supports: reported by ListModels and used for request validation.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,9 +10,9 @@ namespace ldm {
 struct ModelInfo {
   std::string name;
   std::string path;
-  int native_width = 0;      // sample_size * vae_scale_factor
+  int native_width = 0;  // sample_size * vae_scale_factor
   int native_height = 0;
-  int min_size = 8;          // sizes are multiples of size_multiple within [min_size, max_size]
+  int min_size = 8;  // sizes are multiples of size_multiple within [min_size, max_size]
   int max_size = 2048;
   int size_multiple = 8;
   int vae_scale_factor = 8;
@@ -19,7 +20,7 @@ struct ModelInfo {
   bool supports_text = false;
   bool supports_class = false;
   bool supports_semantic_map = false;
-  int max_prompt_tokens = 77;          // including bos/eos
+  int max_prompt_tokens = 77;                // including bos/eos
   std::vector<std::string> class_names;      // index = class label
   int num_classes = 0;                       // usable class labels (excludes the null class)
   bool class_required = false;               // supports_class without a null class to fall back on
@@ -29,12 +30,15 @@ struct ModelInfo {
   // Super-resolution: the model conditions on a low-resolution RGB image (JobSpec::low_res_image)
   // that is upscale_factor times smaller than the output, and requires it.
   bool supports_low_res_image = false;
-  int upscale_factor = 0;                    // 0: not a super-resolution model
-  int low_res_channels = 0;                  // UNet input channels it takes (after the maps)
-  std::vector<std::string> samplers;         // names accepted by JobSpec::sampler
+  int upscale_factor = 0;             // 0: not a super-resolution model
+  int low_res_channels = 0;           // UNet input channels it takes (after the maps)
+  std::vector<std::string> samplers;  // names accepted by JobSpec::sampler
   std::string default_sampler;
   int default_steps = 25;
   double default_guidance = 5.0;
+  double default_eta = 0.0;  // DDIM's eta for requests without one (ldm_model.json default_eta)
+  // default_guidance for requests whose only condition is a semantic map (unset: the general one)
+  std::optional<double> default_guidance_map_only;
 };
 
 }  // namespace ldm

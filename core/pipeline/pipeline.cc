@@ -65,12 +65,14 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Load(const std::filesystem::
   // overflow fp16.
   p->vae_dtype_ = (options.dtype == torch::kFloat16 && vcfg_probe.force_upcast) ? torch::kFloat32
                                                                                 : options.dtype;
-  LDM_ASSIGN_OR_RETURN(p->vae_, LoadAutoencoderKL(folder.ComponentDir("vae"), device, p->vae_dtype_));
+  LDM_ASSIGN_OR_RETURN(p->vae_,
+                       LoadAutoencoderKL(folder.ComponentDir("vae"), device, p->vae_dtype_));
   const bool cross = HasCrossAttention(ucfg);
   if (cross) {
     if (!folder.HasComponent("text_encoder") || !folder.HasComponent("tokenizer")) {
       return absl::InvalidArgumentError(absl::StrCat(
-          path.string(), ": the UNet uses cross-attention but the folder has no text_encoder/tokenizer"));
+          path.string(),
+          ": the UNet uses cross-attention but the folder has no text_encoder/tokenizer"));
     }
     LDM_ASSIGN_OR_RETURN(ClipTokenizer tok, ClipTokenizer::Load(folder.ComponentDir("tokenizer")));
     p->tokenizer_ = std::move(tok);
@@ -108,8 +110,8 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Load(const std::filesystem::
   info.num_classes = static_cast<int>(ucfg.num_class_embeds);
   if (p->extras_.null_class_label.has_value()) {
     if (*p->extras_.null_class_label >= ucfg.num_class_embeds) {
-      return absl::InvalidArgumentError(absl::StrCat(path.string(),
-                                                     ": null_class_label is outside num_class_embeds"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path.string(), ": null_class_label is outside num_class_embeds"));
     }
     info.num_classes = std::min<int>(info.num_classes, *p->extras_.null_class_label);
   }
@@ -147,6 +149,8 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Load(const std::filesystem::
   }
   info.default_steps = p->extras_.default_steps;
   info.default_guidance = p->extras_.default_guidance_scale;
+  info.default_eta = p->extras_.default_eta;
+  info.default_guidance_map_only = p->extras_.default_guidance_scale_map_only;
 
   if (!p->extras_.latent_rgb_factors.empty()) {
     if (static_cast<int>(p->extras_.latent_rgb_factors.size()) != latent_channels) {
@@ -154,10 +158,12 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Load(const std::filesystem::
           path.string(), "/ldm_model.json: latent_rgb_factors needs ", latent_channels, " rows"));
     }
     std::vector<float> flat;
-    for (const auto& row : p->extras_.latent_rgb_factors) flat.insert(flat.end(), row.begin(), row.end());
+    for (const auto& row : p->extras_.latent_rgb_factors)
+      flat.insert(flat.end(), row.begin(), row.end());
     p->latent_rgb_ = torch::tensor(flat).reshape({latent_channels, 3}).to(device);
     std::vector<float> bias(3, 0.0f);
-    for (size_t i = 0; i < p->extras_.latent_rgb_bias.size(); ++i) bias[i] = static_cast<float>(p->extras_.latent_rgb_bias[i]);
+    for (size_t i = 0; i < p->extras_.latent_rgb_bias.size(); ++i)
+      bias[i] = static_cast<float>(p->extras_.latent_rgb_bias[i]);
     p->latent_rgb_bias_ = torch::tensor(bias).to(device);
   }
 
@@ -172,10 +178,10 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Load(const std::filesystem::
     for (auto& param : p->classifier_->parameters()) param.requires_grad_(false);
     const NoisyLatentClassifierConfig& ccfg = p->classifier_->config();
     if (ccfg.in_channels != latent_channels || ccfg.num_classes < info.num_classes) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          classifier_dir.string(), ": the classifier takes ", ccfg.in_channels,
-          " channels and has ", ccfg.num_classes, " classes; the model has ", latent_channels,
-          " latent channels and ", info.num_classes, " classes"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(classifier_dir.string(), ": the classifier takes ", ccfg.in_channels,
+                       " channels and has ", ccfg.num_classes, " classes; the model has ",
+                       latent_channels, " latent channels and ", info.num_classes, " classes"));
     }
     info.has_classifier = true;
   }
@@ -184,9 +190,8 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Load(const std::filesystem::
 
 int64_t Pipeline::LargestWeightBytes() const {
   int64_t largest = 0;
-  for (const torch::nn::Module* m :
-       {static_cast<const torch::nn::Module*>(unet_.get()),
-        static_cast<const torch::nn::Module*>(vae_.get())}) {
+  for (const torch::nn::Module* m : {static_cast<const torch::nn::Module*>(unet_.get()),
+                                     static_cast<const torch::nn::Module*>(vae_.get())}) {
     for (const at::Tensor& t : m->parameters()) {
       largest = std::max<int64_t>(largest, t.numel() * static_cast<int64_t>(t.element_size()));
     }
@@ -194,9 +199,7 @@ int64_t Pipeline::LargestWeightBytes() const {
   return largest;
 }
 
-EngineStats Pipeline::stats() const {
-  return {cache_->hits(), cache_->misses()};
-}
+EngineStats Pipeline::stats() const { return {cache_->hits(), cache_->misses()}; }
 
 absl::Status Pipeline::ValidateSpec(const JobSpec& spec) const {
   const ModelInfo& m = info_;
@@ -232,8 +235,9 @@ absl::Status Pipeline::ValidateSpec(const JobSpec& spec) const {
       return Invalid(spec, "class_label", absl::StrCat(": model ", m.name, " has no classes"));
     }
     if (*spec.class_label < 0 || *spec.class_label >= m.num_classes) {
-      return Invalid(spec, "class_label", absl::StrCat("= ", *spec.class_label, " must be in [0, ",
-                                                       m.num_classes - 1, "]"));
+      return Invalid(
+          spec, "class_label",
+          absl::StrCat("= ", *spec.class_label, " must be in [0, ", m.num_classes - 1, "]"));
     }
   } else if (m.supports_class && !extras_.null_class_label.has_value()) {
     return Invalid(spec, "class_label",
@@ -251,9 +255,10 @@ absl::Status Pipeline::ValidateSpec(const JobSpec& spec) const {
                                 " has none (ListModels: has_classifier false)"));
   }
   if (spec.classifier_scale > 0.0 && !spec.class_label.has_value()) {
-    return Invalid(spec, "classifier_scale",
-                   absl::StrCat("= ", spec.classifier_scale,
-                                " needs a class label (class_label or class_name) to guide towards"));
+    return Invalid(
+        spec, "classifier_scale",
+        absl::StrCat("= ", spec.classifier_scale,
+                     " needs a class label (class_label or class_name) to guide towards"));
   }
   if (spec.semantic_map.has_value()) {
     const LabelMap& map = *spec.semantic_map;
@@ -277,8 +282,8 @@ absl::Status Pipeline::ValidateSpec(const JobSpec& spec) const {
     for (uint8_t v : map.labels) {
       if (v >= m.semantic_channels) {
         return Invalid(spec, "semantic_map.labels",
-                       absl::StrCat("contains label ", static_cast<int>(v), "; labels must be in [0, ",
-                                    m.semantic_channels - 1, "]"));
+                       absl::StrCat("contains label ", static_cast<int>(v),
+                                    "; labels must be in [0, ", m.semantic_channels - 1, "]"));
       }
     }
   }
@@ -289,9 +294,9 @@ absl::Status Pipeline::ValidateLowRes(const JobSpec& spec) const {
   const ModelInfo& m = info_;
   if (!m.supports_low_res_image) {
     if (spec.low_res_image.has_value()) {
-      return Invalid(spec, "low_res_image",
-                     absl::StrCat("is not accepted by model ", m.name,
-                                  " (not a super-resolution model)"));
+      return Invalid(
+          spec, "low_res_image",
+          absl::StrCat("is not accepted by model ", m.name, " (not a super-resolution model)"));
     }
     return absl::OkStatus();
   }
@@ -301,8 +306,7 @@ absl::Status Pipeline::ValidateLowRes(const JobSpec& spec) const {
                                 "x super-resolution model)"));
   }
   const Image8& lr = *spec.low_res_image;
-  if (lr.channels != 3 ||
-      lr.pixels.size() != static_cast<size_t>(lr.width) * lr.height * 3) {
+  if (lr.channels != 3 || lr.pixels.size() != static_cast<size_t>(lr.width) * lr.height * 3) {
     return Invalid(spec, "low_res_image",
                    absl::StrCat("must be RGB (3 channels, width*height*3 bytes), got ", lr.channels,
                                 " channels and ", lr.pixels.size(), " bytes"));
@@ -337,10 +341,9 @@ absl::StatusOr<torch::Tensor> Pipeline::MapToOneHot(const JobSpec& spec, int lat
   if (!spec.semantic_map.has_value()) return torch::zeros({1, k, latent_h, latent_w}, opts);
   const LabelMap& map = *spec.semantic_map;
   return TorchGuard(absl::StrCat(Req(spec), "semantic_map"), [&]() {
-    torch::Tensor labels =
-        torch::from_blob(const_cast<uint8_t*>(map.labels.data()), {map.height, map.width},
-                         torch::kUInt8)
-            .to(torch::kInt64);
+    torch::Tensor labels = torch::from_blob(const_cast<uint8_t*>(map.labels.data()),
+                                            {map.height, map.width}, torch::kUInt8)
+                               .to(torch::kInt64);
     torch::Tensor onehot =
         torch::one_hot(labels, k).permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat32);
     if (map.height != latent_h) {
@@ -388,12 +391,13 @@ absl::StatusOr<std::unique_ptr<DenoiseJob>> Pipeline::BuildJob(const JobSpec& in
   LDM_RETURN_IF_ERROR(TorchGuard(absl::StrCat(Req(spec), "initial latents"), [&]() {
     job->generator = at::make_generator<at::CPUGeneratorImpl>(spec.seed);
     if (noise != nullptr) {
-      TORCH_CHECK(noise->sizes() == torch::IntArrayRef({1, c, h, w}), "noise must be [1, ", c,
-                  ", ", h, ", ", w, "]");
+      TORCH_CHECK(noise->sizes() == torch::IntArrayRef({1, c, h, w}), "noise must be [1, ", c, ", ",
+                  h, ", ", w, "]");
       init = noise->to(torch::kFloat32);
     } else {
       // diffusers' randn_tensor with a CPU generator: float32 draws on the CPU, then moved.
-      init = torch::randn({1, c, h, w}, job->generator, torch::TensorOptions().dtype(torch::kFloat32));
+      init =
+          torch::randn({1, c, h, w}, job->generator, torch::TensorOptions().dtype(torch::kFloat32));
     }
     job->latents = (init * job->sampler->init_noise_sigma()).to(options_.device, options_.dtype);
   }));
@@ -499,9 +503,8 @@ std::vector<absl::Status> Pipeline::StepBatch(const std::vector<DenoiseJob*>& jo
   if (!emb.defined() && null_context_.defined()) {
     emb = null_context_.expand({sample.size(0), 1, null_context_.size(2)});
   }
-  torch::Tensor cls = classes.empty()
-                          ? torch::Tensor()
-                          : torch::tensor(classes, torch::kInt64).to(options_.device);
+  torch::Tensor cls =
+      classes.empty() ? torch::Tensor() : torch::tensor(classes, torch::kInt64).to(options_.device);
   torch::Tensor out = ForwardUnet(sample, timesteps, emb, cls);
   // One classifier forward + backward over the rows that asked for classifier guidance only.
   torch::Tensor grads;
@@ -526,10 +529,9 @@ std::vector<absl::Status> Pipeline::StepBatch(const std::vector<DenoiseJob*>& jo
       row += 1;
     }
     if (job->spec.classifier_scale > 0.0) {
-      guided = ApplyClassifierGuidance(guided, grads.narrow(0, guided_row++, 1),
-                                       job->spec.classifier_scale,
-                                       CurrentAlphaCumprod(*job->sampler),
-                                       job->sampler->schedule().prediction_type());
+      guided = ApplyClassifierGuidance(
+          guided, grads.narrow(0, guided_row++, 1), job->spec.classifier_scale,
+          CurrentAlphaCumprod(*job->sampler), job->sampler->schedule().prediction_type());
     }
     absl::StatusOr<torch::Tensor> next = job->sampler->Step(guided, job->latents, job->generator);
     if (next.ok()) {
@@ -573,7 +575,8 @@ std::vector<absl::Status> Pipeline::Step(absl::Span<Job* const> jobs) {
     } else if (job->done()) {
       out[i] = absl::FailedPreconditionError(absl::StrCat(Req(job->spec), "job is already done"));
     } else if (!ready.empty() && !(job->shape() == ready.front()->shape())) {
-      out[i] = absl::InvalidArgumentError(absl::StrCat(Req(job->spec), "latent shape differs from the batch"));
+      out[i] = absl::InvalidArgumentError(
+          absl::StrCat(Req(job->spec), "latent shape differs from the batch"));
     } else {
       ready.push_back(job);
       index.push_back(i);
@@ -697,8 +700,8 @@ absl::StatusOr<Image8> Pipeline::Preview(const Job& j, PreviewQuality quality) {
       // Linear map from latent channels to RGB in [-1, 1] (a least-squares fit of the decoder,
       // stored in ldm_model.json).
       torch::Tensor z = job->latents[0].to(torch::kFloat32);
-      torch::Tensor rgb = torch::einsum("chw,cr->rhw", {z, latent_rgb_}) +
-                          latent_rgb_bias_.view({3, 1, 1});
+      torch::Tensor rgb =
+          torch::einsum("chw,cr->rhw", {z, latent_rgb_}) + latent_rgb_bias_.view({3, 1, 1});
       return ImageTensors::FromChw01((rgb.clamp(-1, 1) + 1) / 2);
     });
   }
@@ -713,7 +716,8 @@ absl::StatusOr<Image8> Pipeline::Preview(const Job& j, PreviewQuality quality) {
 
 absl::StatusOr<std::vector<Image8>> Pipeline::Generate(const GenerateOptions& options) {
   if (options.num_images < 1) {
-    return Invalid(options.spec, "num_images", absl::StrCat("= ", options.num_images, " must be >= 1"));
+    return Invalid(options.spec, "num_images",
+                   absl::StrCat("= ", options.num_images, " must be >= 1"));
   }
   std::vector<std::unique_ptr<Job>> jobs;
   for (int i = 0; i < options.num_images; ++i) {

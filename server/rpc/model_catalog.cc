@@ -65,6 +65,10 @@ v1::ModelDescription ModelCatalog::Describe(const ModelInfo& info, bool is_defau
   d.set_default_sampler(SamplerFromName(info.default_sampler));
   d.set_default_steps(static_cast<uint32_t>(info.default_steps));
   d.set_default_guidance_scale(static_cast<float>(info.default_guidance));
+  d.set_default_eta(static_cast<float>(info.default_eta));
+  if (info.default_guidance_map_only.has_value()) {
+    d.set_default_guidance_scale_map_only(static_cast<float>(*info.default_guidance_map_only));
+  }
   d.set_is_default(is_default);
   d.set_min_size(static_cast<uint32_t>(info.min_size));
   d.set_max_size(static_cast<uint32_t>(info.max_size));

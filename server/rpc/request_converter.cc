@@ -165,10 +165,10 @@ absl::Status RequestConverter::ConvertUpscale(const v1::GenerateRequest& in, con
   const ModelInfo& sr = it->second;
   const int w = spec.width * sr.upscale_factor, h = spec.height * sr.upscale_factor;
   if (w > sr.max_size || h > sr.max_size) {
-    return Invalid(id, "upscale",
-                   absl::StrCat(": ", spec.width, "x", spec.height, " images upscaled ",
-                                sr.upscale_factor, "x are ", w, "x", h, ", above model ", sr.name,
-                                "'s max_size ", sr.max_size));
+    return Invalid(
+        id, "upscale",
+        absl::StrCat(": ", spec.width, "x", spec.height, " images upscaled ", sr.upscale_factor,
+                     "x are ", w, "x", h, ", above model ", sr.name, "'s max_size ", sr.max_size));
   }
   const uint32_t steps =
       in.upscale_steps() == 0 ? static_cast<uint32_t>(sr.default_steps) : in.upscale_steps();
@@ -221,8 +221,9 @@ absl::StatusOr<GenerationRequest> RequestConverter::Convert(const v1::GenerateRe
   }
 
   // Size.
-  const int native_width =
-      spec.low_res_image.has_value() ? spec.low_res_image->width * m.upscale_factor : m.native_width;
+  const int native_width = spec.low_res_image.has_value()
+                               ? spec.low_res_image->width * m.upscale_factor
+                               : m.native_width;
   const int native_height = spec.low_res_image.has_value()
                                 ? spec.low_res_image->height * m.upscale_factor
                                 : m.native_height;
@@ -235,13 +236,13 @@ absl::StatusOr<GenerationRequest> RequestConverter::Convert(const v1::GenerateRe
   if (spec.low_res_image.has_value() &&
       (spec.low_res_image->width * m.upscale_factor != spec.width ||
        spec.low_res_image->height * m.upscale_factor != spec.height)) {
-    return Invalid(id, "low_res_image",
-                   absl::StrCat("is ", spec.low_res_image->width, "x", spec.low_res_image->height,
-                                "; model ", m.name, " upscales ", m.upscale_factor, "x, so a ",
-                                spec.width, "x", spec.height, " output needs a ",
-                                spec.width / m.upscale_factor, "x", spec.height / m.upscale_factor,
-                                " image (leave width and height 0 to use its size x ",
-                                m.upscale_factor, ")"));
+    return Invalid(
+        id, "low_res_image",
+        absl::StrCat("is ", spec.low_res_image->width, "x", spec.low_res_image->height, "; model ",
+                     m.name, " upscales ", m.upscale_factor, "x, so a ", spec.width, "x",
+                     spec.height, " output needs a ", spec.width / m.upscale_factor, "x",
+                     spec.height / m.upscale_factor,
+                     " image (leave width and height 0 to use its size x ", m.upscale_factor, ")"));
   }
 
   // Steps and guidance.
@@ -252,7 +253,13 @@ absl::StatusOr<GenerationRequest> RequestConverter::Convert(const v1::GenerateRe
                                 "] (0 = the model's default)"));
   }
   spec.steps = static_cast<int>(steps);
-  spec.guidance_scale = in.has_guidance_scale() ? in.guidance_scale() : m.default_guidance;
+  // A map alone wants less guidance than text or a class: the model's map-only default, if any.
+  const bool map_only = in.has_semantic_map() && in.prompt().empty() &&
+                        in.class_condition_case() == v1::GenerateRequest::CLASS_CONDITION_NOT_SET;
+  spec.guidance_scale = in.has_guidance_scale() ? in.guidance_scale()
+                        : map_only && m.default_guidance_map_only.has_value()
+                            ? *m.default_guidance_map_only
+                            : m.default_guidance;
   if (!(spec.guidance_scale >= 0.0 && spec.guidance_scale <= limits_.max_guidance_scale)) {
     return Invalid(id, "guidance_scale",
                    absl::StrCat("= ", spec.guidance_scale, " must be in [0, ",
@@ -334,9 +341,10 @@ absl::StatusOr<GenerationRequest> RequestConverter::Convert(const v1::GenerateRe
                                 " has none (ListModels: has_classifier false)"));
   }
   if (in.classifier_scale() > 0.0f && !spec.class_label.has_value()) {
-    return Invalid(id, "classifier_scale",
-                   absl::StrCat("= ", in.classifier_scale(),
-                                " needs a class label (class_label or class_name) to guide towards"));
+    return Invalid(
+        id, "classifier_scale",
+        absl::StrCat("= ", in.classifier_scale(),
+                     " needs a class label (class_label or class_name) to guide towards"));
   }
   spec.classifier_scale = in.classifier_scale();
 
@@ -363,17 +371,18 @@ absl::StatusOr<GenerationRequest> RequestConverter::Convert(const v1::GenerateRe
   }
   spec.sampler = *sampler;
   const std::string effective_sampler = sampler->empty() ? m.default_sampler : *sampler;
-  if (in.eta() != 0.0f) {
+  if (in.has_eta() && in.eta() != 0.0f) {
     if (effective_sampler != "ddim") {
       return Invalid(id, "eta",
                      absl::StrCat("= ", in.eta(), " is only used by the DDIM sampler (",
-                                  "this request uses ", effective_sampler, "); leave it 0"));
+                                  "this request uses ", effective_sampler, "); leave it unset"));
     }
     if (!(in.eta() >= 0.0f && in.eta() <= 1.0f)) {
       return Invalid(id, "eta", absl::StrCat("= ", in.eta(), " must be in [0, 1]"));
     }
   }
-  spec.eta = in.eta();
+  // Unset: the model's default, which only the DDIM sampler has a use for.
+  spec.eta = in.has_eta() ? in.eta() : (effective_sampler == "ddim" ? m.default_eta : 0.0);
 
   // Previews and scheduling.
   if (in.preview_every() > steps) {

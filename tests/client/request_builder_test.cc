@@ -21,6 +21,7 @@ TEST(RequestBuilderTest, CopiesTheFlags) {
   f.num_images = 2;
   f.steps = 10;
   f.guidance_scale = 4.5f;
+  f.eta = 0.0f;
   f.seed = 7;
   f.preview_every = 2;
   f.request_id = "r1";
@@ -35,6 +36,8 @@ TEST(RequestBuilderTest, CopiesTheFlags) {
   EXPECT_EQ(r->steps(), 10u);
   ASSERT_TRUE(r->has_guidance_scale());
   EXPECT_FLOAT_EQ(r->guidance_scale(), 4.5f);
+  ASSERT_TRUE(r->has_eta());  // an explicit 0 is sent, so it overrides the model's default
+  EXPECT_EQ(r->eta(), 0.0f);
   EXPECT_EQ(r->seed(), 7u);
   EXPECT_EQ(r->preview_every(), 2u);
   EXPECT_EQ(r->request_id(), "r1");
@@ -42,10 +45,11 @@ TEST(RequestBuilderTest, CopiesTheFlags) {
   EXPECT_FALSE(r->has_semantic_map());
 }
 
-TEST(RequestBuilderTest, GuidanceUnsetStaysUnset) {
+TEST(RequestBuilderTest, GuidanceAndEtaUnsetStayUnset) {
   absl::StatusOr<v1::GenerateRequest> r = RequestBuilder::Build(GenerateFlags());
   ASSERT_TRUE(r.ok());
   EXPECT_FALSE(r->has_guidance_scale());
+  EXPECT_FALSE(r->has_eta());
 }
 
 TEST(RequestBuilderTest, ClassIsAnIndexOrAName) {

@@ -143,8 +143,10 @@ nlohmann::json EvalReport::Json(const EvalResult& result) {
         [](const RowStats& r) { return r.position(); });
   check("caption2 w=5: both objects right", EvalKind::kCaption2, 5, 0.70,
         [](const RowStats& r) { return r.objects_right(); });
-  check("map w=5: mIoU", EvalKind::kMap, 5, 0.85, [](const RowStats& r) { return r.miou(); });
-  check("hand_map w=5: mIoU", EvalKind::kHandMap, 5, 0.85,
+  const std::string mw = absl::StrFormat("w=%g", result.map_guidance);
+  check("map " + mw + ": mIoU", EvalKind::kMap, result.map_guidance, 0.85,
+        [](const RowStats& r) { return r.miou(); });
+  check("hand_map " + mw + ": mIoU", EvalKind::kHandMap, result.map_guidance, 0.85,
         [](const RowStats& r) { return r.miou(); });
   if (result.autoencoder_images > 0) {
     acceptance.push_back({{"what", "autoencoder PSNR (dB)"},

@@ -77,6 +77,9 @@ int main(int argc, char** argv) {
   app.add_option("--guidance", eo.guidance_scales, "guidance scales")->delimiter(',');
   app.add_option("--steps", eo.steps, "sampler steps");
   app.add_option("--sampler", eo.sampler, "sampler");
+  app.add_option("--eta", eo.eta,
+                 "DDIM eta of every generated image (0: deterministic; default: the model's "
+                 "default_eta)");
   app.add_option("--seed", eo.seed, "base seed of the generated images");
   app.add_option("--captions1", suite.caption1, "single-object captions");
   app.add_option("--captions2", suite.caption2, "two-object captions");
@@ -92,6 +95,8 @@ int main(int argc, char** argv) {
   app.add_flag("--ceiling-only", ceiling_only,
                "only the autoencoder PSNR and ceiling (no generation)");
   app.add_option("--json", json_path, "write the results as JSON");
+  app.add_option("--failures", eo.failures_dir,
+                 "write the class/caption images that miss a stated fact, with failures.tsv, here");
   app.add_option("--grid", grid_path, "write a sample grid PNG");
   app.add_option("--grid-guidance", grid_guidance, "guidance scale shown in the grid");
   app.add_option("--grid-columns", grid_columns, "conditions per grid row");
@@ -147,6 +152,7 @@ int main(int argc, char** argv) {
     spdlog::error("{}", result.status().ToString());
     return 1;
   }
+  result->map_guidance = (*pipeline)->info().default_guidance_map_only.value_or(5.0);
   if (sweep) {
     absl::Status s = evaluator.RunClassifierSweep(conditions, &*result, progress);
     if (!s.ok()) {

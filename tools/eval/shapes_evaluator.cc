@@ -3,12 +3,14 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/common/status_macros.h"
 #include "core/common/torch_guard.h"
 #include "core/pipeline/image_tensors.h"
+#include "tools/eval/failure_log.h"
 #include "tools/shapes/shapes_dataset.h"
 
 namespace ldm::eval {
@@ -21,14 +23,22 @@ absl::StatusOr<EvalResult> ShapesEvaluator::Run(
     const std::function<void(const std::string&)>& progress) {
   shapes::ShapesAnalyzer analyzer;
   EvalResult result;
+  std::optional<FailureLog> failures;
+  if (!options_.failures_dir.empty()) {
+    LDM_ASSIGN_OR_RETURN(failures, FailureLog::Open(options_.failures_dir));
+  }
   for (double g : options_.guidance_scales) {
     for (size_t ci = 0; ci < suite.size(); ++ci) {
       const EvalCondition& c = suite[ci];
       LDM_ASSIGN_OR_RETURN(std::vector<Image8> images, GenerateImages(c, ci, g, 0.0));
       RowStats& row = result.rows[{c.kind, g}];
-      for (const Image8& img : images) {
-        LDM_ASSIGN_OR_RETURN(ImageScore s, EvalMetrics::ScoreImage(analyzer, c, img));
+      for (size_t i = 0; i < images.size(); ++i) {
+        LDM_ASSIGN_OR_RETURN(ImageScore s, EvalMetrics::ScoreImage(analyzer, c, images[i]));
         row.Add(s);
+        if (failures) {
+          LDM_RETURN_IF_ERROR(
+              failures->Record(analyzer, c, ci, g, static_cast<int>(i), images[i]).status());
+        }
       }
       LDM_ASSIGN_OR_RETURN(double d, EvalMetrics::Diversity(images));
       row.AddDiversity(d);
@@ -55,6 +65,10 @@ absl::StatusOr<std::vector<Image8>> ShapesEvaluator::GenerateImages(const EvalCo
   gen.spec.steps = options_.steps;
   gen.spec.sampler = options_.sampler;
   gen.spec.guidance_scale = guidance;
+  // The server's rule: a request without eta gets the model's default with DDIM, else 0.
+  const std::string& sampler =
+      options_.sampler.empty() ? pipeline_->info().default_sampler : options_.sampler;
+  gen.spec.eta = options_.eta.value_or(sampler == "ddim" ? pipeline_->info().default_eta : 0.0);
   gen.spec.classifier_scale = classifier_scale;
   std::vector<Image8> images;
   for (int start = 0; start < n; start += options_.max_jobs_per_batch) {

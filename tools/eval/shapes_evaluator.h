@@ -8,11 +8,14 @@
 // RunClassifierSweep does the same for the class conditions at one CFG scale (1: no CFG) and
 // each classifier guidance scale (ADM's accuracy / diversity trade-off); the model needs a
 // classifier.
+// With failures_dir set, Run also keeps every class/caption image that misses a stated fact
+// (tools/eval/failure_log.h).
 // Not thread-safe (drives one Pipeline).
 #pragma once
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -29,11 +32,16 @@ struct EvaluatorOptions {
   int images_per_condition = 12;
   int steps = 25;
   std::string sampler = "ddim";
+  // DDIM's eta (JobSpec::eta: 0 deterministic, 1 DDPM-like); unset: the model's default_eta, as
+  // the server applies it to requests without one.
+  std::optional<double> eta;
   uint64_t seed = 1;
   int max_jobs_per_batch = 32;  // images generated per Pipeline::Generate call
   // Classifier guidance sweep (RunClassifierSweep): scales, at CFG scale sweep_guidance.
   std::vector<double> classifier_scales = {0, 1, 3, 10};
   double sweep_guidance = 1.0;
+  // When set, Run writes the scene images that miss a stated fact here (FailureLog).
+  std::string failures_dir;
 };
 
 struct EvalResult {
@@ -41,6 +49,9 @@ struct EvalResult {
   std::map<std::pair<EvalKind, double>, RowStats> rows;
   // guidance -> (condition index -> images), kept for the sample grid
   std::map<double, std::map<size_t, std::vector<Image8>>> samples;
+  // The guidance scale of the map rows' acceptance check: the model's default for map-only
+  // requests (ModelInfo::default_guidance_map_only), as the server applies it; else 5.
+  double map_guidance = 5.0;
   double autoencoder_psnr = 0;
   int autoencoder_images = 0;
   // AutoencoderCeiling: per kind (kCaption1: one-object scenes, kCaption2: two-object scenes,

@@ -114,6 +114,8 @@ nlohmann::json ModelExporter::Extras(const ExportInputs& in) {
           {"default_sampler", "ddim"},
           {"default_steps", in.default_steps},
           {"default_guidance_scale", in.default_guidance_scale},
+          {"default_eta", in.default_eta},
+          {"default_guidance_scale_map_only", in.default_guidance_scale_map_only},
           {"max_size", in.max_size},
           {"training", in.training}};
 }

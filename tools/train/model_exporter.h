@@ -34,6 +34,12 @@ struct ExportInputs {
   bool half_precision = true;
   int null_class_label = 18;
   double default_guidance_scale = 5.0;
+  // DDIM's eta for requests without one: 1 (ancestral, DDPM-like) samples the toy model's
+  // conditions more faithfully than deterministic DDIM (docs/MODEL.md, "Sampling defaults").
+  double default_eta = 1.0;
+  // The default guidance of map-only requests: held-out maps' mIoU peaks at w=1-2 and falls
+  // above (docs/MODEL.md, "Sampling defaults").
+  double default_guidance_scale_map_only = 2.0;
   int default_steps = 25;
   int max_size = 256;
   // Extra facts recorded under "training" in ldm_model.json (steps, seed, ...).

@@ -5,14 +5,18 @@
 namespace ldm {
 namespace model_extras_test {
 
-ModelConfig Make(const char* text) { return ModelConfig(nlohmann::json::parse(text), "ldm_model.json"); }
+ModelConfig Make(const char* text) {
+  return ModelConfig(nlohmann::json::parse(text), "ldm_model.json");
+}
 
 TEST(ModelExtrasTest, ParsesEveryField) {
   auto e = ModelExtras::FromConfig(Make(R"({
     "class_names": ["a", "b"], "null_class_label": 2, "semantic_labels": ["bg", "x"],
     "latent_rgb_factors": [[1, 0, 0], [0, 1, 0]], "latent_rgb_bias": [0.1, 0.2, 0.3],
     "cfg_unconditional": {"class": "null", "semantic_map": "zero"},
-    "default_sampler": "ddim", "default_steps": 30, "default_guidance_scale": 4.5, "max_size": 256})"));
+    "default_sampler": "ddim", "default_steps": 30, "default_guidance_scale": 4.5, "default_eta": 0.5,
+    "default_guidance_scale_map_only": 2.0,
+    "max_size": 256})"));
   ASSERT_TRUE(e.ok()) << e.status();
   EXPECT_EQ(e->class_names.size(), 2u);
   EXPECT_EQ(*e->null_class_label, 2);
@@ -20,6 +24,8 @@ TEST(ModelExtrasTest, ParsesEveryField) {
   EXPECT_TRUE(e->uncond_zero_map);
   EXPECT_EQ(e->latent_rgb_factors.size(), 2u);
   EXPECT_EQ(e->default_steps, 30);
+  EXPECT_DOUBLE_EQ(e->default_eta, 0.5);
+  EXPECT_EQ(e->default_guidance_scale_map_only, 2.0);
   EXPECT_EQ(e->max_size, 256);
 }
 
@@ -28,15 +34,30 @@ TEST(ModelExtrasTest, DefaultsKeepConditionsInTheUnconditionalRow) {
   ASSERT_TRUE(e.ok());
   EXPECT_FALSE(e->uncond_null_class);
   EXPECT_FALSE(e->uncond_zero_map);
+  EXPECT_DOUBLE_EQ(e->default_eta, 0.0);  // deterministic DDIM, as diffusers
+  EXPECT_FALSE(e->default_guidance_scale_map_only.has_value());
 }
 
 TEST(ModelExtrasTest, MalformedFieldsNameTheField) {
   auto bad_rows = ModelExtras::FromConfig(Make(R"({"latent_rgb_factors": [[1, 2]]})"));
   EXPECT_NE(bad_rows.status().message().find("latent_rgb_factors"), std::string::npos);
-  auto null_without_label = ModelExtras::FromConfig(Make(R"({"cfg_unconditional": {"class": "null"}})"));
+  auto null_without_label =
+      ModelExtras::FromConfig(Make(R"({"cfg_unconditional": {"class": "null"}})"));
   EXPECT_NE(null_without_label.status().message().find("null_class_label"), std::string::npos);
-  auto bad_mode = ModelExtras::FromConfig(Make(R"({"cfg_unconditional": {"semantic_map": "drop"}})"));
+  auto bad_mode =
+      ModelExtras::FromConfig(Make(R"({"cfg_unconditional": {"semantic_map": "drop"}})"));
   EXPECT_FALSE(bad_mode.ok());
+  auto bad_map_guidance =
+      ModelExtras::FromConfig(Make(R"({"default_guidance_scale_map_only": -1})"));
+  ASSERT_FALSE(bad_map_guidance.ok());
+  EXPECT_NE(bad_map_guidance.status().message().find("default_guidance_scale_map_only"),
+            std::string::npos);
+  for (const char* eta : {R"({"default_eta": 1.5})", R"({"default_eta": -0.1})"}) {
+    auto bad_eta = ModelExtras::FromConfig(Make(eta));
+    ASSERT_FALSE(bad_eta.ok()) << eta;
+    EXPECT_NE(bad_eta.status().message().find("default_eta"), std::string::npos)
+        << bad_eta.status();
+  }
 }
 
 TEST(ModelExtrasTest, LowResImageMarksASuperResolutionModel) {
@@ -76,5 +97,5 @@ TEST(ModelExtrasTest, MalformedLowResImageNamesTheField) {
   EXPECT_NE(resize.status().message().find("low_res_image.to_latent"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace model_extras_test
 }  // namespace ldm

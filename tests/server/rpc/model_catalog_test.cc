@@ -58,6 +58,22 @@ TEST(ModelCatalogTest, DescribeListsTheDefaultFirstWithEverythingClientsNeed) {
   EXPECT_FALSE(a.has_classifier());
 }
 
+TEST(ModelCatalogTest, DescribeReportsTheDefaultEta) {
+  ModelInfo info = testing::FakeEngine::DefaultInfo("stochastic");
+  EXPECT_EQ(ModelCatalog::Describe(info, true).default_eta(), 0.0f);
+  info.default_eta = 1.0;
+  EXPECT_EQ(ModelCatalog::Describe(info, true).default_eta(), 1.0f);
+}
+
+TEST(ModelCatalogTest, DescribeReportsTheMapOnlyGuidanceWhenTheModelHasOne) {
+  ModelInfo info = testing::FakeEngine::DefaultInfo("maps");
+  EXPECT_FALSE(ModelCatalog::Describe(info, true).has_default_guidance_scale_map_only());
+  info.default_guidance_map_only = 2.0;
+  const v1::ModelDescription d = ModelCatalog::Describe(info, true);
+  ASSERT_TRUE(d.has_default_guidance_scale_map_only());
+  EXPECT_EQ(d.default_guidance_scale_map_only(), 2.0f);
+}
+
 TEST(ModelCatalogTest, DescribeReportsAClassifier) {
   ModelInfo info = testing::FakeEngine::DefaultInfo("guided");
   info.has_classifier = true;

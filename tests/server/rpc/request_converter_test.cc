@@ -129,6 +129,36 @@ TEST_F(RequestConverterTest, RawSemanticMapAtImageSizeIsAccepted) {
   EXPECT_EQ(r->images.at(0).semantic_map->labels.size(), 64u * 64u);
 }
 
+TEST_F(RequestConverterTest, AMapOnlyRequestGetsTheModelsMapOnlyGuidance) {
+  ModelInfo info = testing::FakeEngine::DefaultInfo("maps");
+  info.default_guidance = 5.0;
+  info.default_guidance_map_only = 2.0;
+  ModelCatalog catalog({{"maps", info}, {"plain", testing::FakeEngine::DefaultInfo("plain")}},
+                       "maps");
+  RequestConverter converter(&catalog);
+  v1::GenerateRequest in;
+  in.mutable_semantic_map()->set_width(64);
+  in.mutable_semantic_map()->set_height(64);
+  in.mutable_semantic_map()->set_labels(std::string(64 * 64, '\1'));
+  EXPECT_DOUBLE_EQ(converter.Convert(in)->images[0].guidance_scale, 2.0);
+  // With text or a class besides the map, the general default.
+  v1::GenerateRequest with_text = in;
+  with_text.set_prompt("a red circle");
+  EXPECT_DOUBLE_EQ(converter.Convert(with_text)->images[0].guidance_scale, 5.0);
+  v1::GenerateRequest with_class = in;
+  with_class.set_class_label(1);
+  EXPECT_DOUBLE_EQ(converter.Convert(with_class)->images[0].guidance_scale, 5.0);
+  // Without a map, the general default; an explicit scale always wins.
+  EXPECT_DOUBLE_EQ(converter.Convert(v1::GenerateRequest())->images[0].guidance_scale, 5.0);
+  in.set_guidance_scale(7.0f);
+  EXPECT_DOUBLE_EQ(converter.Convert(in)->images[0].guidance_scale, 7.0);
+  // A model without a map-only default uses its general one for maps too.
+  in.clear_guidance_scale();
+  in.set_model("plain");
+  EXPECT_DOUBLE_EQ(converter.Convert(in)->images[0].guidance_scale,
+                   testing::FakeEngine::DefaultInfo("plain").default_guidance);
+}
+
 TEST_F(RequestConverterTest, ErrorsNameTheRequestIdAndTheField) {
   v1::GenerateRequest in;
   in.set_request_id("abc");
@@ -153,6 +183,30 @@ TEST_F(RequestConverterTest, AModelWithoutANullClassRequiresAClassUpFront) {
   EXPECT_THAT(r.status().message(), HasSubstr("class_label"));
   in.set_class_label(1);
   EXPECT_TRUE(converter.Convert(in).ok());
+}
+
+TEST_F(RequestConverterTest, UnsetEtaIsTheModelsDefaultForDdimOnly) {
+  ModelInfo info = testing::FakeEngine::DefaultInfo("stochastic");
+  info.default_eta = 0.75;
+  ModelCatalog catalog({{"stochastic", info}}, "stochastic");
+  RequestConverter converter(&catalog);
+  v1::GenerateRequest in;
+  absl::StatusOr<GenerationRequest> r = converter.Convert(in);  // the default sampler, DDIM
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_DOUBLE_EQ(r->images[0].eta, 0.75);
+  in.set_sampler(v1::DDIM);
+  EXPECT_DOUBLE_EQ(converter.Convert(in)->images[0].eta, 0.75);
+  // An explicit value, 0 included, overrides the default.
+  in.set_eta(0.0f);
+  EXPECT_DOUBLE_EQ(converter.Convert(in)->images[0].eta, 0.0);
+  in.set_eta(0.25f);
+  EXPECT_DOUBLE_EQ(converter.Convert(in)->images[0].eta, 0.25);
+  // Other samplers have no eta: the default does not apply and is no error.
+  in.clear_eta();
+  in.set_sampler(v1::EULER);
+  r = converter.Convert(in);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_DOUBLE_EQ(r->images[0].eta, 0.0);
 }
 
 TEST_F(RequestConverterTest, ClassifierScaleNeedsAModelClassifierAndAClassLabel) {
@@ -264,8 +318,7 @@ TEST_F(SuperResolutionConverterTest, BadLowResImagesAreInvalidArgumentsNamingThe
          r.set_height(256);
        },
        "needs a 64x64 image"},
-      {"base model",
-       [](v1::GenerateRequest& r) { r.set_model("base"); },
+      {"base model", [](v1::GenerateRequest& r) { r.set_model("base"); },
        "low_res_image is not accepted by model base"},
   };
   for (const Case& c : cases) {
@@ -340,7 +393,8 @@ TEST_F(SuperResolutionConverterTest, BadUpscaleOptionsNameTheField) {
   in.set_upscale(true);
   absl::StatusOr<GenerationRequest> r = RequestConverter(&catalog_only_base_).Convert(in);
   ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(r.status().message(), HasSubstr("request up-2: upscale needs a super-resolution model"));
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("request up-2: upscale needs a super-resolution model"));
 }
 
 TEST_F(RequestConverterTest, UnknownModelIsNotFound) {

@@ -123,6 +123,27 @@ TEST(EvalReportTest, AcceptanceUsesTheIssueThresholds) {
   EXPECT_NE(EvalReport::Text(r).find("PASS"), std::string::npos);
 }
 
+TEST(EvalReportTest, MapAcceptanceIsAtTheModelsMapGuidance) {
+  EvalResult r;
+  ImageScore s;
+  s.miou = 0.9;
+  r.rows[{EvalKind::kMap, 2.0}].Add(s);
+  s.miou = 0.5;
+  r.rows[{EvalKind::kMap, 5.0}].Add(s);
+  // Default: w=5.
+  nlohmann::json j = EvalReport::Json(r);
+  ASSERT_EQ(j["acceptance"].size(), 1u);
+  EXPECT_EQ(j["acceptance"][0]["what"], "map w=5: mIoU");
+  EXPECT_FALSE(j["acceptance"][0]["pass"].get<bool>());
+  // A model whose map-only requests default to w=2 is judged there.
+  r.map_guidance = 2.0;
+  j = EvalReport::Json(r);
+  ASSERT_EQ(j["acceptance"].size(), 1u);
+  EXPECT_EQ(j["acceptance"][0]["what"], "map w=2: mIoU");
+  EXPECT_DOUBLE_EQ(j["acceptance"][0]["value"].get<double>(), 0.9);
+  EXPECT_TRUE(j["acceptance"][0]["pass"].get<bool>());
+}
+
 TEST(ImageGridTest, TilesWithGaps) {
   auto g = ImageGrid::Tile({{Flat(0, 4), Flat(0, 4)}, {Flat(0, 4)}}, 2, 255);
   ASSERT_TRUE(g.ok());

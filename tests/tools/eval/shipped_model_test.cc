@@ -38,6 +38,10 @@ TEST(ShippedModelTest, LoadsWithEveryConditionAndTheDocumentedFiles) {
   EXPECT_EQ(info.class_names, shapes::ShapesDataset::ClassNames());
   EXPECT_EQ(info.semantic_labels.size(), 7u);
   EXPECT_TRUE(info.has_classifier);
+  // Ancestral DDIM by default: it draws the conditions more faithfully (docs/MODEL.md).
+  EXPECT_EQ(info.default_sampler, "ddim");
+  EXPECT_DOUBLE_EQ(info.default_eta, 1.0);
+  EXPECT_EQ(info.default_guidance_map_only, 2.0);
 }
 
 TEST(ShippedModelTest, DrawsTheColorAndPlaceACaptionStatesAndTheColorOfAClass) {

@@ -75,6 +75,9 @@ TEST(ModelExporterTest, ConfigsHaveDiffusersKeysAndHalfWeights) {
   EXPECT_EQ(extras["cfg_unconditional"]["semantic_map"], "zero");
   EXPECT_EQ(extras["semantic_labels"][0], "background");
   EXPECT_EQ(extras["semantic_labels"][6], "cyan");
+  EXPECT_EQ(extras["default_sampler"], "ddim");
+  EXPECT_EQ(extras["default_eta"], 1.0);
+  EXPECT_EQ(extras["default_guidance_scale_map_only"], 2.0);
   EXPECT_EQ(ReadJson(m / "tokenizer/tokenizer_config.json")["model_max_length"], 16);
   // fp16 UNet weights: the header names F16.
   std::ifstream unet(m / "unet/diffusion_pytorch_model.safetensors", std::ios::binary);
