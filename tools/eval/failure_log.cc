@@ -18,8 +18,9 @@ constexpr char kTsv[] = "failures.tsv";
 absl::StatusOr<FailureLog> FailureLog::Open(const std::filesystem::path& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec)
+  if (ec) {
     return absl::InternalError(absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
+  }
   std::ofstream tsv(dir / kTsv, std::ios::trunc);
   tsv << "file\tkind\tguidance\tcondition\tasked\tfound\tmissed\n";
   if (!tsv) return absl::InternalError(absl::StrCat("cannot write ", (dir / kTsv).string()));
@@ -60,7 +61,9 @@ absl::StatusOr<bool> FailureLog::Record(const shapes::ShapesAnalyzer& analyzer,
   const std::string file = absl::StrFormat("%s-w%g-c%d-i%d.png", EvalKindName(condition.kind),
                                            guidance, condition_index, image_index);
   LDM_ASSIGN_OR_RETURN(std::string png, EncodePng(image));
-  std::ofstream(dir_ / file, std::ios::binary) << png;
+  std::ofstream png_file(dir_ / file, std::ios::binary);
+  png_file << png;
+  if (!png_file) return absl::InternalError(absl::StrCat("cannot write ", (dir_ / file).string()));
   std::ofstream tsv(dir_ / kTsv, std::ios::app);
   tsv << file << '\t' << EvalKindName(condition.kind) << '\t' << guidance << '\t' << condition_index
       << '\t' << (condition.prompt.empty() ? condition.name : condition.prompt) << '\t'

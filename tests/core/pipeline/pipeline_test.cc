@@ -48,6 +48,9 @@ TEST(PipelineTest, BatchedJobsWithDifferentSamplersStepsAndGuidanceMatchRunningA
       Spec("a", "ddim", 4, 7.5, 1),  Spec("b", "euler", 6, 1.0, 2),
       Spec("c", "euler_ancestral", 5, 3.0, 3), Spec("d", "dpmpp_2m_karras", 3, 5.0, 4),
       Spec("e", "pndm", 4, 1.0, 5),  Spec("f", "ddpm", 7, 2.0, 6)};
+  // Ancestral DDIM (the shipped model's default eta): its per-step noise is the job's own.
+  specs.push_back(Spec("g", "ddim", 5, 5.0, 7));
+  specs.back().eta = 1.0;
   std::vector<std::unique_ptr<Job>> jobs;
   for (const auto& s : specs) jobs.push_back(p->CreateJob(s).value());
   // Step whatever is not done yet, all together, until every job finishes.
