@@ -31,9 +31,10 @@ std::string FailureLog::Describe(const shapes::ImageAnalysis& analysis) {
   if (analysis.objects.empty()) return "nothing";
   std::vector<std::string> parts;
   for (const shapes::DetectedObject& o : analysis.objects) {
-    parts.push_back(absl::StrFormat("%s %s %s at %s", shapes::SizeName(o.size),
+    parts.push_back(absl::StrFormat("%s %s %s at %s [%d-%d x %d-%d]", shapes::SizeName(o.size),
                                     shapes::ColorName(o.color), shapes::ShapeName(o.shape),
-                                    shapes::PositionName(o.position)));
+                                    shapes::PositionName(o.position), o.min_x, o.max_x, o.min_y,
+                                    o.max_y));
   }
   return absl::StrJoin(parts, "; ");
 }

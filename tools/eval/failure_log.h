@@ -4,8 +4,9 @@
 // For every scene image (class and caption kinds) whose check is not all right, Record writes
 // DIR/<kind>-w<guidance>-c<condition>-i<image>.png and appends a line to DIR/failures.tsv:
 //   file  kind  guidance  condition  asked  found  missed
-// where `asked` is the condition's prompt or class name, `found` the analyzer's objects
-// ("large red circle at top left; ...", largest first) and `missed` the failed facts (count,
+// where `asked` is the condition's prompt or class name, `found` the analyzer's objects with
+// their inclusive pixel bounding boxes ("large red circle at top left [3-30 x 2-29]; ...",
+// largest first; a thin box at x = 0 is a border stripe) and `missed` the failed facts (count,
 // color, shape, size, position, background). Map kinds are not recorded (their score is an IoU,
 // not a pass/fail). Creates DIR on construction (Open). Not thread-safe.
 #pragma once
@@ -37,7 +38,8 @@ class FailureLog {
 
   int recorded() const { return recorded_; }
 
-  // "large red circle at top left; small blue square at center" (empty: "nothing").
+  // "large red circle at top left [3-30 x 2-29]; small blue square at center [25-40 x 24-39]"
+  // (boxes: x range x y range, inclusive pixels; no objects: "nothing").
   static std::string Describe(const shapes::ImageAnalysis& analysis);
   // The failed facts of `check`, comma-separated ("count,shape"); empty when all are right.
   static std::string Missed(const shapes::CaptionCheck& check);

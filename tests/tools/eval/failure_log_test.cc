@@ -64,9 +64,10 @@ TEST(FailureLogTest, RecordsOnlyImagesThatMissAStatedFact) {
   const std::vector<std::string> lines = Lines(dir / "failures.tsv");
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0], "file\tkind\tguidance\tcondition\tasked\tfound\tmissed");
-  EXPECT_EQ(lines[1],
-            "class-w5-c0-i7.png\tclass\t5\t0\tred circle\tlarge blue square at top left\t"
-            "color,shape");
+  EXPECT_EQ(
+      lines[1],
+      "class-w5-c0-i7.png\tclass\t5\t0\tred circle\tlarge blue square at top left [1-35 x 1-35]\t"
+      "color,shape");
   // The image itself, as a PNG.
   std::ifstream png(dir / "class-w5-c0-i7.png", std::ios::binary);
   std::string magic(8, '\0');
@@ -90,9 +91,10 @@ TEST(FailureLogTest, CaptionLinesStateThePromptAndEveryMissedFact) {
   ASSERT_EQ(lines.size(), 2u);
   // One object found for two asked: the second is missing (count, and its color, shape and
   // position); the rendered background is not black.
-  EXPECT_EQ(lines[1],
-            "caption2-w3-c12-i2.png\tcaption2\t3\t12\ta blue square and a red circle on the "
-            "right\tlarge blue square at top left\tcount,color,shape,position,background");
+  EXPECT_EQ(
+      lines[1],
+      "caption2-w3-c12-i2.png\tcaption2\t3\t12\ta blue square and a red circle on the "
+      "right\tlarge blue square at top left [1-35 x 1-35]\tcount,color,shape,position,background");
 }
 
 TEST(FailureLogTest, MapKindsAreNotRecorded) {
