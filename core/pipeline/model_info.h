@@ -39,6 +39,12 @@ struct ModelInfo {
   double default_eta = 0.0;  // DDIM's eta for requests without one (ldm_model.json default_eta)
   // default_guidance for requests whose only condition is a semantic map (unset: the general one)
   std::optional<double> default_guidance_map_only;
+
+  // The eta of a job that gives none, run with `sampler` ("" = default_sampler): default_eta with
+  // DDIM, 0 with every other sampler (they have no eta). The server and ldm-eval both use it.
+  double DefaultEtaFor(const std::string& sampler) const {
+    return (sampler.empty() ? default_sampler : sampler) == "ddim" ? default_eta : 0.0;
+  }
 };
 
 }  // namespace ldm

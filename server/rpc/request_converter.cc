@@ -381,8 +381,7 @@ absl::StatusOr<GenerationRequest> RequestConverter::Convert(const v1::GenerateRe
       return Invalid(id, "eta", absl::StrCat("= ", in.eta(), " must be in [0, 1]"));
     }
   }
-  // Unset: the model's default, which only the DDIM sampler has a use for.
-  spec.eta = in.has_eta() ? in.eta() : (effective_sampler == "ddim" ? m.default_eta : 0.0);
+  spec.eta = in.has_eta() ? in.eta() : m.DefaultEtaFor(*sampler);
 
   // Previews and scheduling.
   if (in.preview_every() > steps) {

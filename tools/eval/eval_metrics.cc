@@ -45,7 +45,8 @@ nlohmann::json RowStats::ToJson() const {
 }
 
 absl::StatusOr<ImageScore> EvalMetrics::ScoreImage(const shapes::ShapesAnalyzer& analyzer,
-                                                   const EvalCondition& c, const Image8& image) {
+                                                   const EvalCondition& c, const Image8& image,
+                                                   SceneFindings* findings) {
   if (image.channels != 3) return absl::InvalidArgumentError("images must be RGB");
   ImageScore s;
   if (c.kind == EvalKind::kMap || c.kind == EvalKind::kHandMap) {
@@ -73,6 +74,7 @@ absl::StatusOr<ImageScore> EvalMetrics::ScoreImage(const shapes::ShapesAnalyzer&
   s.all_ok = check.all_correct;
   s.objects_ok = check.count_correct && check.color_correct == check.objects &&
                  check.shape_correct == check.objects;
+  if (findings != nullptr) *findings = {std::move(analysis), check};
   return s;
 }
 

@@ -57,10 +57,20 @@ struct RowStats {
   nlohmann::json ToJson() const;
 };
 
+// What ScoreImage found in a class or caption image: the analyzer's objects and the check of
+// the condition's facts against them (FailureLog reports them).
+struct SceneFindings {
+  shapes::ImageAnalysis analysis;
+  shapes::CaptionCheck check;
+};
+
 class EvalMetrics {
  public:
+  // `findings`, when given, receives the analysis and check of a class or caption image (left
+  // as it is for map kinds).
   static absl::StatusOr<ImageScore> ScoreImage(const shapes::ShapesAnalyzer& analyzer,
-                                               const EvalCondition& condition, const Image8& image);
+                                               const EvalCondition& condition, const Image8& image,
+                                               SceneFindings* findings = nullptr);
   // INVALID_ARGUMENT when images differ in size; 0 for fewer than two images.
   static absl::StatusOr<double> Diversity(const std::vector<Image8>& images);
   static absl::StatusOr<double> Psnr(std::span<const uint8_t> a, std::span<const uint8_t> b);

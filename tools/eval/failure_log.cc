@@ -50,15 +50,11 @@ std::string FailureLog::Missed(const shapes::CaptionCheck& check) {
   return absl::StrJoin(missed, ",");
 }
 
-absl::StatusOr<bool> FailureLog::Record(const shapes::ShapesAnalyzer& analyzer,
-                                        const EvalCondition& condition, size_t condition_index,
-                                        double guidance, int image_index, const Image8& image) {
+absl::StatusOr<bool> FailureLog::Record(const EvalCondition& condition, size_t condition_index,
+                                        double guidance, int image_index, const Image8& image,
+                                        const SceneFindings& findings) {
   if (condition.kind == EvalKind::kMap || condition.kind == EvalKind::kHandMap) return false;
-  LDM_ASSIGN_OR_RETURN(shapes::ImageAnalysis analysis,
-                       analyzer.Analyze(image.pixels, image.width, image.height));
-  const shapes::CaptionCheck check =
-      shapes::ShapesAnalyzer::CheckCaption(condition.expected, analysis);
-  if (check.all_correct) return false;
+  if (findings.check.all_correct) return false;
   const std::string file = absl::StrFormat("%s-w%g-c%d-i%d.png", EvalKindName(condition.kind),
                                            guidance, condition_index, image_index);
   LDM_ASSIGN_OR_RETURN(std::string png, EncodePng(image));
@@ -68,7 +64,7 @@ absl::StatusOr<bool> FailureLog::Record(const shapes::ShapesAnalyzer& analyzer,
   std::ofstream tsv(dir_ / kTsv, std::ios::app);
   tsv << file << '\t' << EvalKindName(condition.kind) << '\t' << guidance << '\t' << condition_index
       << '\t' << (condition.prompt.empty() ? condition.name : condition.prompt) << '\t'
-      << Describe(analysis) << '\t' << Missed(check) << '\n';
+      << Describe(findings.analysis) << '\t' << Missed(findings.check) << '\n';
   if (!tsv) return absl::InternalError(absl::StrCat("cannot append to ", (dir_ / kTsv).string()));
   ++recorded_;
   return true;

@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/pipeline/job_spec.h"
+#include "tools/eval/eval_metrics.h"
 #include "tools/eval/eval_suite.h"
 #include "tools/shapes/shapes_analyzer.h"
 
@@ -29,12 +30,12 @@ class FailureLog {
   // INTERNAL if either cannot be written.
   static absl::StatusOr<FailureLog> Open(const std::filesystem::path& dir);
 
-  // Analyzes `image` against `condition` and records it when not everything stated holds;
-  // returns whether it did. Map kinds are ignored (false). INVALID_ARGUMENT for an image the
-  // analyzer refuses, INTERNAL if the PNG or the line cannot be written.
-  absl::StatusOr<bool> Record(const shapes::ShapesAnalyzer& analyzer,
-                              const EvalCondition& condition, size_t condition_index,
-                              double guidance, int image_index, const Image8& image);
+  // Records `image` when `findings` (EvalMetrics::ScoreImage's for this image and condition)
+  // say not everything stated holds; returns whether it did. Map kinds are ignored (false).
+  // INTERNAL if the PNG or the line cannot be written.
+  absl::StatusOr<bool> Record(const EvalCondition& condition, size_t condition_index,
+                              double guidance, int image_index, const Image8& image,
+                              const SceneFindings& findings);
 
   int recorded() const { return recorded_; }
 

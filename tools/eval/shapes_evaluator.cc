@@ -33,11 +33,13 @@ absl::StatusOr<EvalResult> ShapesEvaluator::Run(
       LDM_ASSIGN_OR_RETURN(std::vector<Image8> images, GenerateImages(c, ci, g, 0.0));
       RowStats& row = result.rows[{c.kind, g}];
       for (size_t i = 0; i < images.size(); ++i) {
-        LDM_ASSIGN_OR_RETURN(ImageScore s, EvalMetrics::ScoreImage(analyzer, c, images[i]));
+        SceneFindings findings;
+        LDM_ASSIGN_OR_RETURN(ImageScore s, EvalMetrics::ScoreImage(analyzer, c, images[i],
+                                                                   failures ? &findings : nullptr));
         row.Add(s);
         if (failures) {
           LDM_RETURN_IF_ERROR(
-              failures->Record(analyzer, c, ci, g, static_cast<int>(i), images[i]).status());
+              failures->Record(c, ci, g, static_cast<int>(i), images[i], findings).status());
         }
       }
       LDM_ASSIGN_OR_RETURN(double d, EvalMetrics::Diversity(images));
@@ -65,10 +67,8 @@ absl::StatusOr<std::vector<Image8>> ShapesEvaluator::GenerateImages(const EvalCo
   gen.spec.steps = options_.steps;
   gen.spec.sampler = options_.sampler;
   gen.spec.guidance_scale = guidance;
-  // The server's rule: a request without eta gets the model's default with DDIM, else 0.
-  const std::string& sampler =
-      options_.sampler.empty() ? pipeline_->info().default_sampler : options_.sampler;
-  gen.spec.eta = options_.eta.value_or(sampler == "ddim" ? pipeline_->info().default_eta : 0.0);
+  // As the server samples a request without eta.
+  gen.spec.eta = options_.eta.value_or(pipeline_->info().DefaultEtaFor(options_.sampler));
   gen.spec.classifier_scale = classifier_scale;
   std::vector<Image8> images;
   for (int start = 0; start < n; start += options_.max_jobs_per_batch) {

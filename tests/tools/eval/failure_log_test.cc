@@ -37,26 +37,35 @@ EvalCondition ClassCondition(shapes::Shape shape, shapes::Color color) {
   return classes.at(static_cast<size_t>(shapes::ClassIndex(shape, color)));
 }
 
+// What ldm-eval's scoring finds in `image` for a class or caption condition `c`.
+SceneFindings FindingsOf(const EvalCondition& c, const Image8& image) {
+  SceneFindings findings;
+  auto score = EvalMetrics::ScoreImage(shapes::ShapesAnalyzer(), c, image, &findings);
+  EXPECT_TRUE(score.ok()) << score.status();
+  return findings;
+}
+
 // Opens a fresh log in `dir` and records BlueSquare() against `c` (condition 12, w=3, image 2).
 absl::StatusOr<bool> RecordBlueSquareIn(const fs::path& dir, const EvalCondition& c) {
   LDM_ASSIGN_OR_RETURN(FailureLog log, FailureLog::Open(dir));
-  return log.Record(shapes::ShapesAnalyzer(), c, 12, 3.0, 2, BlueSquare());
+  const bool map = c.kind == EvalKind::kMap || c.kind == EvalKind::kHandMap;
+  return log.Record(c, 12, 3.0, 2, BlueSquare(),
+                    map ? SceneFindings{} : FindingsOf(c, BlueSquare()));
 }
 
 TEST(FailureLogTest, RecordsOnlyImagesThatMissAStatedFact) {
   const fs::path dir = ldm::testing::TempDir("failure_log_records") / "failures";
   auto log = FailureLog::Open(dir);
   ASSERT_TRUE(log.ok()) << log.status();
-  shapes::ShapesAnalyzer analyzer;
   const Image8 image = BlueSquare();
 
-  auto right = log->Record(analyzer, ClassCondition(shapes::Shape::kSquare, shapes::Color::kBlue),
-                           3, 5.0, 0, image);
+  const EvalCondition blue_square = ClassCondition(shapes::Shape::kSquare, shapes::Color::kBlue);
+  auto right = log->Record(blue_square, 3, 5.0, 0, image, FindingsOf(blue_square, image));
   ASSERT_TRUE(right.ok()) << right.status();
   EXPECT_FALSE(*right);
 
-  auto wrong = log->Record(analyzer, ClassCondition(shapes::Shape::kCircle, shapes::Color::kRed), 0,
-                           5.0, 7, image);
+  const EvalCondition red_circle = ClassCondition(shapes::Shape::kCircle, shapes::Color::kRed);
+  auto wrong = log->Record(red_circle, 0, 5.0, 7, image, FindingsOf(red_circle, image));
   ASSERT_TRUE(wrong.ok()) << wrong.status();
   EXPECT_TRUE(*wrong);
   EXPECT_EQ(log->recorded(), 1);
@@ -112,10 +121,10 @@ TEST(FailureLogTest, ReopeningStartsAFreshTable) {
   {
     auto log = FailureLog::Open(dir);
     ASSERT_TRUE(log.ok());
-    ASSERT_TRUE(log->Record(shapes::ShapesAnalyzer(),
-                            ClassCondition(shapes::Shape::kCircle, shapes::Color::kRed), 0, 5.0, 0,
-                            BlueSquare())
-                    .ok());
+    const EvalCondition red_circle = ClassCondition(shapes::Shape::kCircle, shapes::Color::kRed);
+    ASSERT_TRUE(
+        log->Record(red_circle, 0, 5.0, 0, BlueSquare(), FindingsOf(red_circle, BlueSquare()))
+            .ok());
   }
   ASSERT_TRUE(FailureLog::Open(dir).ok());
   EXPECT_EQ(Lines(dir / "failures.tsv").size(), 1u);
