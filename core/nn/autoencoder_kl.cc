@@ -211,17 +211,48 @@ absl::StatusOr<DiagonalGaussian> AutoencoderKLImpl::RunEncode(
   });
 }
 
-absl::StatusOr<torch::Tensor> AutoencoderKLImpl::RunDecode(
-    const torch::Tensor& latents, std::map<std::string, torch::Tensor>* intermediates) {
+torch::Tensor AutoencoderKLImpl::DecodeWithMargin(const torch::Tensor& latents, int64_t margin) {
+  TORCH_CHECK(margin >= 0, "AutoencoderKL: the decode margin must be >= 0, got ", margin);
+  if (margin == 0) return Decode(latents);
+  // Edge replication rather than zeros: the margin continues the latents' own border cells, so
+  // the decoder sees those as interior cells, and what it draws at the (new) latent border falls
+  // into the margin, which is cropped.
+  namespace F = torch::nn::functional;
+  const torch::Tensor image = Decode(
+      F::pad(latents, F::PadFuncOptions({margin, margin, margin, margin}).mode(torch::kReplicate)));
+  const int64_t crop = margin * config_.DownsampleFactor();
+  return image.slice(2, crop, image.size(2) - crop).slice(3, crop, image.size(3) - crop);
+}
+
+absl::Status AutoencoderKLImpl::CheckLatents(const torch::Tensor& latents) const {
   if (!latents.defined() || latents.dim() != 4 || latents.size(1) != config_.latent_channels ||
       latents.numel() == 0 || !latents.is_floating_point()) {
     return absl::InvalidArgumentError(
         absl::StrCat("AutoencoderKL: latents must be a non-empty floating [B, ",
                      config_.latent_channels, ", h, w] tensor"));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<torch::Tensor> AutoencoderKLImpl::RunDecode(
+    const torch::Tensor& latents, std::map<std::string, torch::Tensor>* intermediates) {
+  LDM_RETURN_IF_ERROR(CheckLatents(latents));
   return TorchGuard("AutoencoderKL decode", [&]() {
     const torch::Tensor& w = post_quant_conv_->weight;
     return Decode(latents.to(w.device(), w.scalar_type()), intermediates);
+  });
+}
+
+absl::StatusOr<torch::Tensor> AutoencoderKLImpl::RunDecodeWithMargin(const torch::Tensor& latents,
+                                                                     int64_t margin) {
+  LDM_RETURN_IF_ERROR(CheckLatents(latents));
+  if (margin < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("AutoencoderKL: the decode margin must be >= 0, got ", margin));
+  }
+  return TorchGuard("AutoencoderKL decode", [&]() {
+    const torch::Tensor& w = post_quant_conv_->weight;
+    return DecodeWithMargin(latents.to(w.device(), w.scalar_type()), margin);
   });
 }
 

@@ -85,16 +85,26 @@ class AutoencoderKLImpl : public torch::nn::Module {
   torch::Tensor Decode(const torch::Tensor& latents,
                        std::map<std::string, torch::Tensor>* intermediates = nullptr);
 
+  // Decode of the latents extended by `margin` cells on each side by edge replication, with the
+  // decoded margin (margin * DownsampleFactor() pixels per side) cropped away: the same output
+  // shape as Decode, which it equals bit for bit at margin 0. An ldm addition for decoders that
+  // draw artifacts along the latent border (ModelExtras::decode_latent_padding). Throws
+  // c10::Error (also for margin < 0).
+  torch::Tensor DecodeWithMargin(const torch::Tensor& latents, int64_t margin);
+
   // Guarded versions: INVALID_ARGUMENT for bad shapes, exceptions mapped by TorchGuard. Inputs
   // are moved to the model's device and dtype.
   absl::StatusOr<DiagonalGaussian> RunEncode(
       const torch::Tensor& image, std::map<std::string, torch::Tensor>* intermediates = nullptr);
   absl::StatusOr<torch::Tensor> RunDecode(
       const torch::Tensor& latents, std::map<std::string, torch::Tensor>* intermediates = nullptr);
+  absl::StatusOr<torch::Tensor> RunDecodeWithMargin(const torch::Tensor& latents, int64_t margin);
 
   const AutoencoderKLConfig& config() const { return config_; }
 
  private:
+  absl::Status CheckLatents(const torch::Tensor& latents) const;
+
   AutoencoderKLConfig config_;
   nn::VaeEncoder encoder_{nullptr};
   nn::VaeDecoder decoder_{nullptr};

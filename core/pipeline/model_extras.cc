@@ -69,6 +69,11 @@ absl::StatusOr<ModelExtras> ModelExtras::FromConfig(const ModelConfig& c) {
   if (!(e.default_eta >= 0.0 && e.default_eta <= 1.0)) {
     return c.Invalid("default_eta", absl::StrCat("= ", e.default_eta, " must be in [0, 1]"));
   }
+  LDM_ASSIGN_OR_RETURN(int64_t padding, c.GetInt("decode_latent_padding", 0));
+  if (padding < 0 || padding > 8) {
+    return c.Invalid("decode_latent_padding", absl::StrCat("= ", padding, " must be in [0, 8]"));
+  }
+  e.decode_latent_padding = static_cast<int>(padding);
   LDM_ASSIGN_OR_RETURN(int64_t max_size, c.GetInt("max_size", 2048));
   e.max_size = static_cast<int>(max_size);
   if (c.Has("low_res_image")) {

@@ -10,6 +10,7 @@
 //     "default_sampler": "ddim", "default_steps": 25, "default_guidance_scale": 5.0,
 //     "default_eta": 1.0,                      // DDIM's eta when a request gives none, in [0, 1]
 //     "default_guidance_scale_map_only": 2.0,  // ... for requests whose only condition is a map
+//     "decode_latent_padding": 1,              // cells of edge padding around decoded latents
 //     "max_size": 256,
 //     "low_res_image": {"upscale_factor": 4, "to_latent": "pixel_unshuffle",
 //                       "back_projection": 5, "init": "noised_input"}  // super-resolution
@@ -53,6 +54,12 @@ struct ModelExtras {
   // default_guidance_scale for requests conditioned on a semantic map alone (unset: the general
   // default). Maps need less guidance than text and classes: it over-saturates their regions.
   std::optional<double> default_guidance_scale_map_only;
+  // Latent cells (in [0, 8]) added on each side by edge replication before the VAE decodes; the
+  // decoded margin is cropped away, so images keep their size. For autoencoders whose decoder
+  // reads a border mark their encoder writes into the outer latent cells: sampled latents lack
+  // it and decode with stripes along the image border (docs/MODEL.md, "Decoding with a latent
+  // margin"). Costs ((h + 2p)(w + 2p)) / (h w) of a plain decode.
+  int decode_latent_padding = 0;
   int max_size = 2048;
   std::optional<LowResImageExtras> low_res_image;  // set: a super-resolution model
 

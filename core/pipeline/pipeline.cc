@@ -615,8 +615,8 @@ absl::StatusOr<torch::Tensor> Pipeline::DecodeToTensor(const torch::Tensor& late
   // RunDecode catches torch's exceptions itself, so no chunk throws. One chunk runs on the
   // caller over the whole batch.
   splitter_->ForEachChunk(rows, [&](int chunk, int64_t begin, int64_t end) {
-    parts[static_cast<size_t>(chunk)] =
-        vae_->RunDecode(parts.size() == 1 ? z : z.slice(0, begin, end));
+    parts[static_cast<size_t>(chunk)] = vae_->RunDecodeWithMargin(
+        parts.size() == 1 ? z : z.slice(0, begin, end), extras_.decode_latent_padding);
   });
   std::vector<torch::Tensor> decoded_parts;
   for (absl::StatusOr<torch::Tensor>& part : parts) {

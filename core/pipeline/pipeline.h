@@ -105,7 +105,8 @@ class Pipeline : public Engine {
 
   // The text encoder output used for `prompt` ([1, L, D]); cached.
   absl::StatusOr<torch::Tensor> EncodePrompt(const std::string& prompt, int clip_skip);
-  // Decoded images as float [B, 3, H, W] in [0, 1] (the step before uint8 conversion).
+  // Decoded images as float [B, 3, H, W] in [0, 1] (the step before uint8 conversion), with the
+  // model's decode_latent_padding margin (ModelExtras) decoded and cropped away.
   absl::StatusOr<torch::Tensor> DecodeToTensor(const torch::Tensor& latents);
 
   EngineStats stats() const;

@@ -81,7 +81,8 @@ double AutoencoderTrainer::TrainStep() {
     post = model_->Encode(x);
   }
   torch::Tensor noise = torch::randn(post.mean.sizes(), gen, torch::kFloat32).to(options_.device);
-  torch::Tensor recon = model_->Decode(post.Sample(noise));
+  torch::Tensor recon =
+      model_->DecodeWithMargin(post.Sample(noise), options_.decode_latent_padding);
   torch::Tensor diff = recon - x;
   torch::Tensor rec;
   if (options_.object_weight == 0.0 && options_.edge_weight == 0.0) {
@@ -134,7 +135,7 @@ absl::Status AutoencoderTrainer::Finish() {
       sum_sq += z.square().sum().item<double>();
       count += static_cast<double>(z.numel());
       // PSNR of the posterior mode, in 8-bit units (images quantised like the pipeline's output).
-      torch::Tensor recon = model_->Decode(post.mean);
+      torch::Tensor recon = model_->DecodeWithMargin(post.mean, options_.decode_latent_padding);
       auto to8 = [](const torch::Tensor& t) { return t.add(1.0).mul(127.5).round().clamp(0, 255); };
       mse_sum += (to8(recon) - to8(x)).square().mean({1, 2, 3}).sum().item<double>();
       images += static_cast<double>(n);
@@ -149,8 +150,8 @@ absl::Status AutoencoderTrainer::Finish() {
     if (!options_.decoder_only) cfg.scaling_factor = 1.0 / std;
     spdlog::info(
         "autoencoder: latent mean {:.4f} std {:.4f} -> scaling_factor {:.5f}; held-out "
-        "PSNR {:.2f} dB",
-        mean, std, cfg.scaling_factor, psnr);
+        "PSNR {:.2f} dB (decode latent margin {})",
+        mean, std, cfg.scaling_factor, psnr, options_.decode_latent_padding);
     const fs::path out = dir_ / "vae";
     fs::create_directories(out);
     LDM_RETURN_IF_ERROR(
@@ -161,7 +162,8 @@ absl::Status AutoencoderTrainer::Finish() {
                               {"scaling_factor", cfg.scaling_factor},
                               {"holdout_psnr_db", psnr},
                               {"holdout_images", images},
-                              {"steps", step_}};
+                              {"steps", step_},
+                              {"decode_latent_padding", options_.decode_latent_padding}};
     std::ofstream(out / "metrics.json") << metrics.dump(2) << "\n";
     model_->train();
     return absl::OkStatus();

@@ -14,7 +14,8 @@
 // diffusion model trained on them stay valid, while the reconstruction improves.
 //
 // Outputs under `dir`: checkpoints/ (see Checkpoint) and, when finished, vae/ (config.json with
-// the scaling factor + float32 diffusion_pytorch_model.safetensors) and vae/metrics.json.
+// the scaling factor + float32 diffusion_pytorch_model.safetensors) and vae/metrics.json (latent
+// statistics, held-out PSNR, steps, decode_latent_padding).
 // Deterministic given the seed (all draws from TrainRng); not thread-safe.
 #pragma once
 
@@ -57,6 +58,11 @@ struct AutoencoderTrainerOptions {
   std::filesystem::path init_from;
   // Freeze encoder + quant_conv; no KL term; Finish keeps config.scaling_factor.
   bool decoder_only = false;
+  // Decode with this many edge-replicated latent cells around the latents, cropped after
+  // (AutoencoderKL::DecodeWithMargin), in training and in Finish's PSNR; recorded in
+  // vae/metrics.json so the export ships the model decoding the way its decoder was trained
+  // (ModelExtras::decode_latent_padding).
+  int64_t decode_latent_padding = 0;
   std::string log_name = "autoencoder";  // progress lines: "<log_name> step ..."
 };
 

@@ -52,6 +52,11 @@ int main(int argc, char** argv) {
   app.add_option("--edge-decoder-steps", o.edge_decoder_steps,
                  "second decoder fine-tuning, with object/edge pixel weights (0: none)");
   app.add_option("--edge-decoder-lr", o.edge_decoder_lr, "its peak learning rate");
+  app.add_option("--decode-latent-padding", o.decode_latent_padding,
+                 "the second decoder fine-tuning decodes latents with this many edge-replicated "
+                 "cells around them (cropped after); the export makes the model decode the same "
+                 "way")
+      ->check(CLI::Range(0, 8));
   app.add_option("--edge-decoder-object-weight", o.edge_decoder_object_weight,
                  "its extra reconstruction weight on object pixels");
   app.add_option("--edge-decoder-edge-weight", o.edge_decoder_edge_weight,

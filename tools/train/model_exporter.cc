@@ -116,6 +116,7 @@ nlohmann::json ModelExporter::Extras(const ExportInputs& in) {
           {"default_guidance_scale", in.default_guidance_scale},
           {"default_eta", in.default_eta},
           {"default_guidance_scale_map_only", in.default_guidance_scale_map_only},
+          {"decode_latent_padding", in.decode_latent_padding},
           {"max_size", in.max_size},
           {"training", in.training}};
 }

@@ -40,6 +40,9 @@ struct ExportInputs {
   // The default guidance of map-only requests: held-out maps' mIoU peaks at w=1-2 and falls
   // above (docs/MODEL.md, "Sampling defaults").
   double default_guidance_scale_map_only = 2.0;
+  // ldm_model.json decode_latent_padding: the latent margin the decoder was trained to decode
+  // with (docs/MODEL.md, "Decoding with a latent margin").
+  int decode_latent_padding = 0;
   int default_steps = 25;
   int max_size = 256;
   // Extra facts recorded under "training" in ldm_model.json (steps, seed, ...).

@@ -40,7 +40,7 @@ ARGS=(--work-dir "$WORK" --out "$REPO/models/toy-shapes" --resume --seed 0
       --ae-steps 4000 --ae-batch 32 --ae-lr 8e-4 --ae-object-weight 2 --ae-edge-weight 8
       --noise-schedule zero-snr-v --decoder-steps 1500 --decoder-lr 2e-4
       --edge-decoder-steps 1000 --edge-decoder-lr 2e-4 --edge-decoder-object-weight 2
-      --edge-decoder-edge-weight 8
+      --edge-decoder-edge-weight 8 --decode-latent-padding 1
       --unet-steps 8000 --unet-lr-steps 6000 --unet-batch 64 --unet-lr 5e-4 --ema-decay 0.998
       --cache-size 32768
       --text-pretrain-steps 1500 --text-lr-scale 0.5 --position-probe-weight 0.1

@@ -42,13 +42,15 @@ absl::Status Stopped(const char* stage) {
 }
 
 // The "steps" a stage recorded in a metrics/state JSON file (0 when absent or unreadable).
-int64_t RecordedSteps(const fs::path& file) {
+// An integer a stage recorded in its metrics.json (0 when the file or the key is missing).
+int64_t Recorded(const fs::path& file, const std::string& key) {
   if (!fs::exists(file)) return 0;
   std::ifstream in(file);
   const nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  return j.is_object() && j.contains("steps") && j["steps"].is_number() ? j["steps"].get<int64_t>()
-                                                                        : 0;
+  return j.is_object() && j.contains(key) && j[key].is_number_integer() ? j[key].get<int64_t>() : 0;
 }
+
+int64_t RecordedSteps(const fs::path& file) { return Recorded(file, "steps"); }
 
 }  // namespace
 
@@ -194,6 +196,7 @@ absl::Status TrainingRun::EdgeDecoder() {
   o.decoder_only = true;
   o.object_weight = options_.edge_decoder_object_weight;
   o.edge_weight = options_.edge_decoder_edge_weight;
+  o.decode_latent_padding = options_.decode_latent_padding;
   return TrainAutoencoder("decoder-edges", o, EdgeDecoderDir());
 }
 
@@ -397,6 +400,9 @@ absl::Status TrainingRun::Export() {
   LDM_ASSIGN_OR_RETURN(in.scheduler, DiffusionScheduler(/*for_training=*/false));
   in.bos_token_id = tokenizer.bos_id();
   in.pad_token_id = tokenizer.pad_id();
+  // How the shipped decoder was trained to decode, whatever this run's flag says.
+  in.decode_latent_padding =
+      static_cast<int>(Recorded(FinalVaeDir() / "metrics.json", "decode_latent_padding"));
   // Step counts come from what each stage recorded in the work dir, not from this call's flags
   // (an export with other flags must not relabel the weights); 0 for a stage that did not run.
   in.training = {

@@ -69,6 +69,9 @@ struct TrainingRunOptions {
   double edge_decoder_lr = 2e-4;
   double edge_decoder_object_weight = 2.0;
   double edge_decoder_edge_weight = 8.0;
+  // The decoder-edges pass decodes with this latent margin (AutoencoderTrainerOptions::
+  // decode_latent_padding); the export writes the final VAE's recorded margin to ldm_model.json.
+  int64_t decode_latent_padding = 0;
   // Text-encoder pre-training on caption facts (0: none; see TextEncoderPretrainer).
   int64_t text_pretrain_steps = 0;
   int64_t text_pretrain_batch = 256;

@@ -143,6 +143,27 @@ TEST(AutoencoderKLTest, RunRejectsBadShapes) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST(AutoencoderKLTest, DecodeWithMarginDecodesEdgeReplicatedLatentsAndCropsTheMargin) {
+  AutoencoderKL m = TinyModel();  // f = 2
+  torch::NoGradGuard no_grad;
+  const torch::Tensor z = torch::randn({2, 4, 5, 6});
+  EXPECT_TRUE(torch::equal(m->DecodeWithMargin(z, 0), m->Decode(z)));  // margin 0: Decode
+  const torch::Tensor with_margin = m->DecodeWithMargin(z, 2);
+  EXPECT_EQ(with_margin.sizes(), (std::vector<int64_t>{2, 3, 10, 12}));
+  // Row/column 0 repeated twice before, the last ones twice after; 4 pixels cropped per side.
+  const torch::Tensor rows = torch::tensor({0, 0, 0, 1, 2, 3, 4, 4, 4});
+  const torch::Tensor cols = torch::tensor({0, 0, 0, 1, 2, 3, 4, 5, 5, 5});
+  const torch::Tensor extended = z.index_select(2, rows).index_select(3, cols);
+  const torch::Tensor full = m->Decode(extended);
+  EXPECT_TRUE(torch::equal(with_margin, full.slice(2, 4, 14).slice(3, 4, 16)));
+  EXPECT_FALSE(torch::allclose(with_margin, m->Decode(z)));
+  LDM_ASSERT_OK_AND_ASSIGN(torch::Tensor run, m->RunDecodeWithMargin(z, 2));
+  EXPECT_TRUE(torch::equal(run, with_margin));
+  EXPECT_EQ(m->RunDecodeWithMargin(z, -1).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(m->RunDecodeWithMargin(torch::randn({1, 3, 4, 4}), 1).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(AutoencoderKLTest, IsTrainable) {
   AutoencoderKL m = TinyModel();
   m->train();
@@ -188,5 +209,5 @@ TEST(LoadAutoencoderKLTest, LoadsStrictly) {
   EXPECT_NE(r.status().message().find("shape mismatch"), std::string::npos) << r.status();
 }
 
-}  // namespace
+}  // namespace autoencoder_kl_test
 }  // namespace ldm

@@ -15,7 +15,7 @@ TEST(ModelExtrasTest, ParsesEveryField) {
     "latent_rgb_factors": [[1, 0, 0], [0, 1, 0]], "latent_rgb_bias": [0.1, 0.2, 0.3],
     "cfg_unconditional": {"class": "null", "semantic_map": "zero"},
     "default_sampler": "ddim", "default_steps": 30, "default_guidance_scale": 4.5, "default_eta": 0.5,
-    "default_guidance_scale_map_only": 2.0,
+    "default_guidance_scale_map_only": 2.0, "decode_latent_padding": 2,
     "max_size": 256})"));
   ASSERT_TRUE(e.ok()) << e.status();
   EXPECT_EQ(e->class_names.size(), 2u);
@@ -26,6 +26,7 @@ TEST(ModelExtrasTest, ParsesEveryField) {
   EXPECT_EQ(e->default_steps, 30);
   EXPECT_DOUBLE_EQ(e->default_eta, 0.5);
   EXPECT_EQ(e->default_guidance_scale_map_only, 2.0);
+  EXPECT_EQ(e->decode_latent_padding, 2);
   EXPECT_EQ(e->max_size, 256);
 }
 
@@ -36,6 +37,7 @@ TEST(ModelExtrasTest, DefaultsKeepConditionsInTheUnconditionalRow) {
   EXPECT_FALSE(e->uncond_zero_map);
   EXPECT_DOUBLE_EQ(e->default_eta, 0.0);  // deterministic DDIM, as diffusers
   EXPECT_FALSE(e->default_guidance_scale_map_only.has_value());
+  EXPECT_EQ(e->decode_latent_padding, 0);  // decode latents as they are, as diffusers
 }
 
 TEST(ModelExtrasTest, MalformedFieldsNameTheField) {
@@ -52,6 +54,14 @@ TEST(ModelExtrasTest, MalformedFieldsNameTheField) {
   ASSERT_FALSE(bad_map_guidance.ok());
   EXPECT_NE(bad_map_guidance.status().message().find("default_guidance_scale_map_only"),
             std::string::npos);
+  for (const char* padding :
+       {R"({"decode_latent_padding": -1})", R"({"decode_latent_padding": 9})",
+        R"({"decode_latent_padding": 1.5})", R"({"decode_latent_padding": "1"})"}) {
+    auto bad_padding = ModelExtras::FromConfig(Make(padding));
+    ASSERT_FALSE(bad_padding.ok()) << padding;
+    EXPECT_NE(bad_padding.status().message().find("decode_latent_padding"), std::string::npos)
+        << bad_padding.status();
+  }
   for (const char* eta : {R"({"default_eta": 1.5})", R"({"default_eta": -0.1})"}) {
     auto bad_eta = ModelExtras::FromConfig(Make(eta));
     ASSERT_FALSE(bad_eta.ok()) << eta;

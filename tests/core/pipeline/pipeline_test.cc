@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "absl/strings/str_cat.h"
 #include "core/pipeline/denoise_job.h"
 #include "tests/testing/fixtures.h"
@@ -44,10 +47,12 @@ torch::Tensor RunAlone(Pipeline& p, const JobSpec& spec) {
 TEST(PipelineTest, BatchedJobsWithDifferentSamplersStepsAndGuidanceMatchRunningAlone) {
   auto p = LoadVariant("sd1-tiny");
   ASSERT_NE(p, nullptr);
-  std::vector<JobSpec> specs = {
-      Spec("a", "ddim", 4, 7.5, 1),  Spec("b", "euler", 6, 1.0, 2),
-      Spec("c", "euler_ancestral", 5, 3.0, 3), Spec("d", "dpmpp_2m_karras", 3, 5.0, 4),
-      Spec("e", "pndm", 4, 1.0, 5),  Spec("f", "ddpm", 7, 2.0, 6)};
+  std::vector<JobSpec> specs = {Spec("a", "ddim", 4, 7.5, 1),
+                                Spec("b", "euler", 6, 1.0, 2),
+                                Spec("c", "euler_ancestral", 5, 3.0, 3),
+                                Spec("d", "dpmpp_2m_karras", 3, 5.0, 4),
+                                Spec("e", "pndm", 4, 1.0, 5),
+                                Spec("f", "ddpm", 7, 2.0, 6)};
   // Ancestral DDIM (the shipped model's default eta): its per-step noise is the job's own.
   specs.push_back(Spec("g", "ddim", 5, 5.0, 7));
   specs.back().eta = 1.0;
@@ -92,8 +97,10 @@ TEST(PipelineTest, ClassAndMapConditioningBatchesToo) {
   }
   Job* rest[] = {jb.get()};
   LDM_ASSERT_OK(p->Step(absl::MakeSpan(rest))[0]);
-  EXPECT_TRUE(testing::AllClose(static_cast<DenoiseJob*>(ja.get())->latents, RunAlone(*p, a), 1e-4));
-  EXPECT_TRUE(testing::AllClose(static_cast<DenoiseJob*>(jb.get())->latents, RunAlone(*p, b), 1e-4));
+  EXPECT_TRUE(
+      testing::AllClose(static_cast<DenoiseJob*>(ja.get())->latents, RunAlone(*p, a), 1e-4));
+  EXPECT_TRUE(
+      testing::AllClose(static_cast<DenoiseJob*>(jb.get())->latents, RunAlone(*p, b), 1e-4));
 }
 
 TEST(PipelineTest, StepThreadsSplitUNetAndVaeBatchesWithTheSameResults) {
@@ -134,6 +141,45 @@ TEST(PipelineTest, StepThreadsSplitUNetAndVaeBatchesWithTheSameResults) {
   ASSERT_TRUE(split_images.defined() && whole_images.defined());
   EXPECT_EQ(split_images.sizes(), whole_images.sizes());
   EXPECT_TRUE(testing::AllClose(split_images, whole_images, 1e-4));
+}
+
+TEST(PipelineTest, DecodeLatentPaddingDecodesAnEdgeReplicatedMarginAndCropsIt) {
+  auto root = testing::FixturesDir();
+  ASSERT_TRUE(root.ok()) << root.status();
+  const std::filesystem::path padded_dir = testing::TempDir("pipeline_decode_padding") / "model";
+  std::filesystem::remove_all(padded_dir);
+  std::filesystem::copy(*root / "models" / "ldm-cond-tiny", padded_dir,
+                        std::filesystem::copy_options::recursive);
+  std::ofstream(padded_dir / "ldm_model.json") << R"({"decode_latent_padding": 2})";
+  auto padded = Pipeline::Load(padded_dir);
+  ASSERT_TRUE(padded.ok()) << padded.status();
+  auto plain = LoadVariant("ldm-cond-tiny");
+  ASSERT_NE(plain, nullptr);
+  ASSERT_EQ(plain->extras().decode_latent_padding, 0);
+
+  torch::manual_seed(7);
+  const torch::Tensor z = torch::randn({2, 4, 16, 16});  // f = 2: 32x32 images
+  LDM_ASSERT_OK_AND_ASSIGN(torch::Tensor with_margin, (*padded)->DecodeToTensor(z));
+  LDM_ASSERT_OK_AND_ASSIGN(torch::Tensor without, plain->DecodeToTensor(z));
+  EXPECT_EQ(with_margin.sizes(), torch::IntArrayRef({2, 3, 32, 32}));  // same size as without
+  EXPECT_EQ(without.sizes(), with_margin.sizes());
+  // The margin is 2 latent cells copied from the border, i.e. 4 pixels cropped on each side.
+  namespace F = torch::nn::functional;
+  const torch::Tensor z_margin = F::pad(z, F::PadFuncOptions({2, 2, 2, 2}).mode(torch::kReplicate));
+  LDM_ASSERT_OK_AND_ASSIGN(torch::Tensor big, plain->DecodeToTensor(z_margin));
+  ASSERT_EQ(big.size(2), 40);
+  EXPECT_TRUE(testing::AllClose(with_margin, big.slice(2, 4, 36).slice(3, 4, 36), 1e-5));
+  EXPECT_FALSE(testing::AllClose(with_margin, without, 1e-3));
+  // Images through Decode (the server's path) get the margin too.
+  JobSpec spec = Spec("m", "ddim", 2, 1.0, 3);
+  spec.class_label = 3;  // the fixture's class embedding has no null class
+  auto job = (*padded)->CreateJob(spec).value();
+  Job* batch[] = {job.get()};
+  while (!job->done()) ASSERT_TRUE((*padded)->Step(absl::MakeSpan(batch))[0].ok());
+  auto images = (*padded)->Decode(absl::MakeSpan(batch));
+  ASSERT_TRUE(images[0].ok()) << images[0].status();
+  EXPECT_EQ(images[0]->width, 32);
+  EXPECT_EQ(images[0]->height, 32);
 }
 
 TEST(PipelineTest, SameSeedSameImageDifferentSeedDifferentImage) {
@@ -189,11 +235,20 @@ TEST(PipelineTest, InvalidSpecsNameTheRequestAndTheField) {
       {"sampler", [](JobSpec& s) { s.sampler = "lms"; }, "sampler"},
       {"class range", [](JobSpec& s) { s.class_label = 10; }, "class_label"},
       {"class missing", [](JobSpec& s) { s.class_label.reset(); }, "class_label"},
-      {"map size", [](JobSpec& s) { s.semantic_map = LabelMap{5, 5, std::vector<uint8_t>(25)}; },
+      {"map size",
+       [](JobSpec& s) {
+         s.semantic_map = LabelMap{5, 5, std::vector<uint8_t>(25)};
+       },
        "semantic_map"},
-      {"map labels", [](JobSpec& s) { s.semantic_map = LabelMap{16, 16, std::vector<uint8_t>(256, 6)}; },
+      {"map labels",
+       [](JobSpec& s) {
+         s.semantic_map = LabelMap{16, 16, std::vector<uint8_t>(256, 6)};
+       },
        "semantic_map.labels"},
-      {"map bytes", [](JobSpec& s) { s.semantic_map = LabelMap{16, 16, std::vector<uint8_t>(10)}; },
+      {"map bytes",
+       [](JobSpec& s) {
+         s.semantic_map = LabelMap{16, 16, std::vector<uint8_t>(10)};
+       },
        "semantic_map.labels"},
       {"eta", [](JobSpec& s) { s.eta = -1; }, "eta"},
   };
@@ -203,9 +258,11 @@ TEST(PipelineTest, InvalidSpecsNameTheRequestAndTheField) {
     c.mutate(s);
     auto r = p->CreateJob(s);
     ASSERT_FALSE(r.ok()) << c.name;
-    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << c.name << ": " << r.status();
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument)
+        << c.name << ": " << r.status();
     EXPECT_NE(r.status().message().find("request req-7"), std::string::npos) << r.status();
-    EXPECT_NE(r.status().message().find(c.field), std::string::npos) << c.name << ": " << r.status();
+    EXPECT_NE(r.status().message().find(c.field), std::string::npos)
+        << c.name << ": " << r.status();
   }
 }
 
@@ -280,8 +337,10 @@ TEST(PipelineTest, LowResJobsUpscaleFourTimesAndBatchLikeOtherJobs) {
   }
   Job* rest[] = {jb.get()};
   LDM_ASSERT_OK(p->Step(absl::MakeSpan(rest))[0]);
-  EXPECT_TRUE(testing::AllClose(static_cast<DenoiseJob*>(ja.get())->latents, RunAlone(*p, a), 1e-4));
-  EXPECT_TRUE(testing::AllClose(static_cast<DenoiseJob*>(jb.get())->latents, RunAlone(*p, b), 1e-4));
+  EXPECT_TRUE(
+      testing::AllClose(static_cast<DenoiseJob*>(ja.get())->latents, RunAlone(*p, a), 1e-4));
+  EXPECT_TRUE(
+      testing::AllClose(static_cast<DenoiseJob*>(jb.get())->latents, RunAlone(*p, b), 1e-4));
   Job* done[] = {ja.get()};
   auto images = p->Decode(absl::MakeSpan(done));
   ASSERT_TRUE(images[0].ok()) << images[0].status();
@@ -362,9 +421,13 @@ TEST(PipelineTest, LowResImageIsValidatedAgainstTheModel) {
   std::vector<BadSpecCase> cases = {
       {"missing", [](JobSpec& s) { s.low_res_image.reset(); }, "low_res_image is required"},
       {"wrong size", [](JobSpec& s) { s.width = s.height = 128; }, "needs a 32x32 image"},
-      {"gray", [](JobSpec& s) { s.low_res_image = Image8{16, 16, 1, std::vector<uint8_t>(256)}; },
+      {"gray",
+       [](JobSpec& s) {
+         s.low_res_image = Image8{16, 16, 1, std::vector<uint8_t>(256)};
+       },
        "low_res_image must be RGB"},
-      {"short", [](JobSpec& s) { s.low_res_image->pixels.resize(10); }, "low_res_image must be RGB"},
+      {"short", [](JobSpec& s) { s.low_res_image->pixels.resize(10); },
+       "low_res_image must be RGB"},
       {"prompt", [](JobSpec& s) { s.prompt = "a red circle"; }, "prompt"},
   };
   for (const auto& c : cases) {
@@ -372,9 +435,11 @@ TEST(PipelineTest, LowResImageIsValidatedAgainstTheModel) {
     c.mutate(s);
     auto r = p->CreateJob(s);
     ASSERT_FALSE(r.ok()) << c.name;
-    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << c.name << ": " << r.status();
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument)
+        << c.name << ": " << r.status();
     EXPECT_NE(r.status().message().find("request req-9"), std::string::npos) << r.status();
-    EXPECT_NE(r.status().message().find(c.field), std::string::npos) << c.name << ": " << r.status();
+    EXPECT_NE(r.status().message().find(c.field), std::string::npos)
+        << c.name << ": " << r.status();
   }
   // A model that is not a super-resolution model refuses the image.
   auto base = LoadVariant("sd1-tiny");
@@ -403,5 +468,5 @@ TEST(PipelineTest, MissingFolderIsNotFound) {
   EXPECT_EQ(Pipeline::Load("/nonexistent/model").status().code(), absl::StatusCode::kNotFound);
 }
 
-}  // namespace
+}  // namespace pipeline_test
 }  // namespace ldm

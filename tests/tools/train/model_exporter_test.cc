@@ -78,6 +78,7 @@ TEST(ModelExporterTest, ConfigsHaveDiffusersKeysAndHalfWeights) {
   EXPECT_EQ(extras["default_sampler"], "ddim");
   EXPECT_EQ(extras["default_eta"], 1.0);
   EXPECT_EQ(extras["default_guidance_scale_map_only"], 2.0);
+  EXPECT_EQ(extras["decode_latent_padding"], 0);  // decode as diffusers unless the run says so
   EXPECT_EQ(ReadJson(m / "tokenizer/tokenizer_config.json")["model_max_length"], 16);
   // fp16 UNet weights: the header names F16.
   std::ifstream unet(m / "unet/diffusion_pytorch_model.safetensors", std::ios::binary);

@@ -95,6 +95,7 @@ TEST(TrainingRunTest, EdgeDecoderStageContinuesFromTheDecoderStageAndIsShipped) 
   TrainingRunOptions o = Tiny(dir);
   o.decoder_steps = 2;
   o.edge_decoder_steps = 2;
+  o.decode_latent_padding = 1;  // the edge pass decodes with a one-cell margin
   absl::Status s = TrainingRun(o).Run("all");
   ASSERT_TRUE(s.ok()) << s;
   const fs::path edges = dir / "work" / "decoder-edges" / "vae";
@@ -115,6 +116,16 @@ TEST(TrainingRunTest, EdgeDecoderStageContinuesFromTheDecoderStageAndIsShipped) 
   const nlohmann::json extras =
       nlohmann::json::parse(std::ifstream(dir / "model" / "ldm_model.json"));
   EXPECT_EQ(extras["training"]["edge_decoder_finetune_steps"], 2);
+  // The model decodes the way its final decoder was trained to; the decoder stage had no margin.
+  EXPECT_EQ(extras["decode_latent_padding"], 1);
+  auto metrics = [](const fs::path& vae_dir) {
+    return nlohmann::json::parse(std::ifstream(vae_dir / "metrics.json"));
+  };
+  EXPECT_EQ(metrics(edges)["decode_latent_padding"], 1);
+  EXPECT_EQ(metrics(decoder)["decode_latent_padding"], 0);
+  auto shipped = Pipeline::Load(dir / "model");
+  ASSERT_TRUE(shipped.ok()) << shipped.status();
+  EXPECT_EQ((*shipped)->extras().decode_latent_padding, 1);
   // A finished stage is skipped on a rerun.
   EXPECT_TRUE(TrainingRun(o).Run("decoder-edges").ok());
   // Re-exporting with other step flags does not relabel the weights: the counts are the ones the
@@ -124,6 +135,7 @@ TEST(TrainingRunTest, EdgeDecoderStageContinuesFromTheDecoderStageAndIsShipped) 
   relabel.decoder_steps = 99;
   relabel.edge_decoder_steps = 98;
   relabel.unet_steps += 77;
+  relabel.decode_latent_padding = 0;
   ASSERT_TRUE(TrainingRun(relabel).Run("export").ok());
   const nlohmann::json again =
       nlohmann::json::parse(std::ifstream(dir / "model" / "ldm_model.json"));
@@ -132,6 +144,7 @@ TEST(TrainingRunTest, EdgeDecoderStageContinuesFromTheDecoderStageAndIsShipped) 
   EXPECT_EQ(again["training"]["edge_decoder_finetune_steps"], 2);
   EXPECT_EQ(again["training"]["diffusion_steps"], o.unet_steps);
   EXPECT_EQ(again["training"]["text_pretrain_steps"], 0);
+  EXPECT_EQ(again["decode_latent_padding"], 1);  // recorded by the stage, not the flag
 }
 
 TEST(TrainingRunTest, FinishedDiffusionContinuesWhenUnetStepsGrow) {
