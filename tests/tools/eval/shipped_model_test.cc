@@ -42,6 +42,8 @@ TEST(ShippedModelTest, LoadsWithEveryConditionAndTheDocumentedFiles) {
   EXPECT_EQ(info.default_sampler, "ddim");
   EXPECT_DOUBLE_EQ(info.default_eta, 1.0);
   EXPECT_EQ(info.default_guidance_map_only, 2.0);
+  // A one-cell latent margin when decoding: without it sampled images get a border stripe.
+  EXPECT_EQ((*p)->extras().decode_latent_padding, 1);
 }
 
 TEST(ShippedModelTest, DrawsTheColorAndPlaceACaptionStatesAndTheColorOfAClass) {
