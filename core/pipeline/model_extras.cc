@@ -54,16 +54,24 @@ absl::StatusOr<ModelExtras> ModelExtras::FromConfig(const ModelConfig& c) {
     }
   }
   LDM_ASSIGN_OR_RETURN(e.default_sampler, c.GetString("default_sampler", ""));
+  // The defaults obey the ranges the pipeline checks each job against (Pipeline::CreateJob), so
+  // a bad file fails at load, naming its field, rather than every request that relies on it.
   LDM_ASSIGN_OR_RETURN(int64_t steps, c.GetInt("default_steps", 25));
+  if (steps < 1 || steps > 1000) {
+    return c.Invalid("default_steps", absl::StrCat("= ", steps, " must be in [1, 1000]"));
+  }
   e.default_steps = static_cast<int>(steps);
-  LDM_ASSIGN_OR_RETURN(e.default_guidance_scale, c.GetDouble("default_guidance_scale", 7.5));
-  if (c.Has("default_guidance_scale_map_only")) {
-    LDM_ASSIGN_OR_RETURN(double g, c.GetDouble("default_guidance_scale_map_only", 0.0));
+  auto guidance = [&](const std::string& key, double fallback) -> absl::StatusOr<double> {
+    LDM_ASSIGN_OR_RETURN(double g, c.GetDouble(key, fallback));
     if (!(g >= 0.0 && g <= 30.0)) {
-      return c.Invalid("default_guidance_scale_map_only",
-                       absl::StrCat("= ", g, " must be in [0, 30]"));
+      return c.Invalid(key, absl::StrCat("= ", g, " must be in [0, 30]"));
     }
-    e.default_guidance_scale_map_only = g;
+    return g;
+  };
+  LDM_ASSIGN_OR_RETURN(e.default_guidance_scale, guidance("default_guidance_scale", 7.5));
+  if (c.Has("default_guidance_scale_map_only")) {
+    LDM_ASSIGN_OR_RETURN(e.default_guidance_scale_map_only,
+                         guidance("default_guidance_scale_map_only", 0.0));
   }
   LDM_ASSIGN_OR_RETURN(e.default_eta, c.GetDouble("default_eta", 0.0));
   if (!(e.default_eta >= 0.0 && e.default_eta <= 1.0)) {

@@ -54,6 +54,14 @@ TEST(ModelExtrasTest, MalformedFieldsNameTheField) {
   ASSERT_FALSE(bad_map_guidance.ok());
   EXPECT_NE(bad_map_guidance.status().message().find("default_guidance_scale_map_only"),
             std::string::npos);
+  for (const char* bad : {R"({"default_guidance_scale": 31})", R"({"default_guidance_scale": -2})",
+                          R"({"default_steps": 0})", R"({"default_steps": 1001})"}) {
+    auto bad_default = ModelExtras::FromConfig(Make(bad));
+    ASSERT_FALSE(bad_default.ok()) << bad;
+    const std::string field = nlohmann::json::parse(bad).begin().key();
+    EXPECT_NE(bad_default.status().message().find(field), std::string::npos)
+        << bad_default.status();
+  }
   for (const char* padding :
        {R"({"decode_latent_padding": -1})", R"({"decode_latent_padding": 9})",
         R"({"decode_latent_padding": 1.5})", R"({"decode_latent_padding": "1"})"}) {
