@@ -74,6 +74,21 @@ TEST(PipelineTest, BatchedJobsWithDifferentSamplersStepsAndGuidanceMatchRunningA
   }
 }
 
+// Steps the jobs of `a` (3 steps) and `b` (4 steps) in one batch until `a` is done, then `b`
+// alone, and expects each to end with the latents it has when run alone.
+void ExpectBatchedLikeAlone(Pipeline& p, Job& ja, const JobSpec& a, Job& jb, const JobSpec& b) {
+  ASSERT_EQ(a.steps, 3);
+  ASSERT_EQ(b.steps, 4);
+  Job* both[] = {&ja, &jb};
+  for (int i = 0; i < 3; ++i) {
+    for (const auto& s : p.Step(absl::MakeSpan(both))) LDM_ASSERT_OK(s);
+  }
+  Job* rest[] = {&jb};
+  LDM_ASSERT_OK(p.Step(absl::MakeSpan(rest))[0]);
+  EXPECT_TRUE(testing::AllClose(static_cast<DenoiseJob&>(ja).latents, RunAlone(p, a), 1e-4));
+  EXPECT_TRUE(testing::AllClose(static_cast<DenoiseJob&>(jb).latents, RunAlone(p, b), 1e-4));
+}
+
 TEST(PipelineTest, ClassAndMapConditioningBatchesToo) {
   auto p = LoadVariant("ldm-cond-tiny");
   ASSERT_NE(p, nullptr);
@@ -91,16 +106,7 @@ TEST(PipelineTest, ClassAndMapConditioningBatchesToo) {
   b.semantic_map = map;  // at image resolution: area-downsampled to the 16x16 latents
   auto ja = p->CreateJob(a).value();
   auto jb = p->CreateJob(b).value();
-  Job* both[] = {ja.get(), jb.get()};
-  for (int i = 0; i < 3; ++i) {
-    for (const auto& s : p->Step(absl::MakeSpan(both))) LDM_ASSERT_OK(s);
-  }
-  Job* rest[] = {jb.get()};
-  LDM_ASSERT_OK(p->Step(absl::MakeSpan(rest))[0]);
-  EXPECT_TRUE(
-      testing::AllClose(static_cast<DenoiseJob*>(ja.get())->latents, RunAlone(*p, a), 1e-4));
-  EXPECT_TRUE(
-      testing::AllClose(static_cast<DenoiseJob*>(jb.get())->latents, RunAlone(*p, b), 1e-4));
+  ExpectBatchedLikeAlone(*p, *ja, a, *jb, b);
 }
 
 TEST(PipelineTest, StepThreadsSplitUNetAndVaeBatchesWithTheSameResults) {
@@ -403,16 +409,7 @@ TEST(PipelineTest, NoisedInputInitStartsFromTheUpscaledInputAndStillBatches) {
   EXPECT_TRUE(torch::equal(x0, static_cast<DenoiseJob*>(again.get())->latents));  // deterministic
   // Batched with a sigma-space (Euler) job, both end as when run alone.
   auto jb = noised->CreateJob(b).value();
-  Job* both[] = {ja.get(), jb.get()};
-  for (int i = 0; i < 3; ++i) {
-    for (const auto& s : noised->Step(absl::MakeSpan(both))) LDM_ASSERT_OK(s);
-  }
-  Job* rest[] = {jb.get()};
-  LDM_ASSERT_OK(noised->Step(absl::MakeSpan(rest))[0]);
-  EXPECT_TRUE(
-      testing::AllClose(static_cast<DenoiseJob*>(ja.get())->latents, RunAlone(*noised, a), 1e-4));
-  EXPECT_TRUE(
-      testing::AllClose(static_cast<DenoiseJob*>(jb.get())->latents, RunAlone(*noised, b), 1e-4));
+  ExpectBatchedLikeAlone(*noised, *ja, a, *jb, b);
 }
 
 TEST(PipelineTest, LowResImageIsValidatedAgainstTheModel) {
