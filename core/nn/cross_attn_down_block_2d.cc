@@ -11,23 +11,9 @@ CrossAttnDownBlock2DImpl::CrossAttnDownBlock2DImpl(const UNetBlockOptions& o) {
               " channels cannot be split into ", o.heads, " heads");
   for (int64_t i = 0; i < o.num_layers; ++i) {
     resnets_.push_back(
-        ResnetBlock2D(ResnetBlock2DOptions{.in_channels = i == 0 ? o.in_channels : o.out_channels,
-                                           .out_channels = o.out_channels,
-                                           .temb_channels = o.temb_channels,
-                                           .groups = o.groups,
-                                           .eps = o.eps,
-                                           .dropout = o.dropout,
-                                           .output_scale_factor = o.output_scale_factor}));
+        ResnetBlock2D(o.Resnet(i == 0 ? o.in_channels : o.out_channels, o.out_channels)));
     resnets->push_back(resnets_.back());
-    attentions_.push_back(Transformer2DModel(
-        Transformer2DModelOptions{.in_channels = o.out_channels,
-                                  .heads = o.heads,
-                                  .dim_head = o.out_channels / o.heads,
-                                  .num_layers = o.transformer_layers,
-                                  .cross_attention_dim = o.cross_attention_dim,
-                                  .groups = o.groups,
-                                  .use_linear_projection = o.use_linear_projection,
-                                  .upcast_attention = o.upcast_attention}));
+    attentions_.push_back(Transformer2DModel(o.Transformer(o.out_channels)));
     attentions->push_back(attentions_.back());
   }
   if (o.add_sampler) {

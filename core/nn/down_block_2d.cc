@@ -8,13 +8,7 @@ DownBlock2DImpl::DownBlock2DImpl(const UNetBlockOptions& o) {
   auto resnets = register_module("resnets", torch::nn::ModuleList());
   for (int64_t i = 0; i < o.num_layers; ++i) {
     resnets_.push_back(
-        ResnetBlock2D(ResnetBlock2DOptions{.in_channels = i == 0 ? o.in_channels : o.out_channels,
-                                           .out_channels = o.out_channels,
-                                           .temb_channels = o.temb_channels,
-                                           .groups = o.groups,
-                                           .eps = o.eps,
-                                           .dropout = o.dropout,
-                                           .output_scale_factor = o.output_scale_factor}));
+        ResnetBlock2D(o.Resnet(i == 0 ? o.in_channels : o.out_channels, o.out_channels)));
     resnets->push_back(resnets_.back());
   }
   if (o.add_sampler) {

@@ -1,9 +1,13 @@
-// Options shared by the UNet2DConditionModel down/mid/up blocks (plain data, header only).
+// Options shared by the UNet2DConditionModel down/mid/up blocks and the VAE's encoder/decoder
+// blocks (plain data; no torch in this header).
 #pragma once
 
 #include <cstdint>
 
 namespace ldm::nn {
+
+struct ResnetBlock2DOptions;
+struct Transformer2DModelOptions;
 
 struct UNetBlockOptions {
   int64_t in_channels = 0;
@@ -24,6 +28,12 @@ struct UNetBlockOptions {
   int64_t cross_attention_dim = 0;
   bool use_linear_projection = false;
   bool upcast_attention = false;
+
+  // A resnet of this block from `in` to `out` channels with the block's time embedding (0 in VAE
+  // blocks), norms, dropout and output scale.
+  ResnetBlock2DOptions Resnet(int64_t in, int64_t out) const;
+  // A Transformer2DModel of this block over `channels` channels (heads of channels / heads).
+  Transformer2DModelOptions Transformer(int64_t channels) const;
 };
 
 }  // namespace ldm::nn

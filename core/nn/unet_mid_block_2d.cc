@@ -9,14 +9,7 @@ UNetMidBlock2DImpl::UNetMidBlock2DImpl(const UNetBlockOptions& o) {
   const int64_t c = o.in_channels;
   auto resnets = register_module("resnets", torch::nn::ModuleList());
   auto attentions = register_module("attentions", torch::nn::ModuleList());
-  auto make_resnet = [&]() {
-    return ResnetBlock2D(ResnetBlock2DOptions{.in_channels = c,
-                                              .out_channels = c,
-                                              .groups = o.groups,
-                                              .eps = o.eps,
-                                              .dropout = o.dropout,
-                                              .output_scale_factor = o.output_scale_factor});
-  };
+  auto make_resnet = [&]() { return ResnetBlock2D(o.Resnet(c, c)); };
   resnets_.push_back(make_resnet());
   resnets->push_back(resnets_.back());
   for (int64_t i = 0; i < o.num_layers; ++i) {

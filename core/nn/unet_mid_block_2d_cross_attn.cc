@@ -10,27 +10,11 @@ UNetMidBlock2DCrossAttnImpl::UNetMidBlock2DCrossAttnImpl(const UNetBlockOptions&
               " channels cannot be split into ", o.heads, " heads");
   auto resnets = register_module("resnets", torch::nn::ModuleList());
   auto attentions = register_module("attentions", torch::nn::ModuleList());
-  auto make_resnet = [&]() {
-    return ResnetBlock2D(ResnetBlock2DOptions{.in_channels = c,
-                                              .out_channels = c,
-                                              .temb_channels = o.temb_channels,
-                                              .groups = o.groups,
-                                              .eps = o.eps,
-                                              .dropout = o.dropout,
-                                              .output_scale_factor = o.output_scale_factor});
-  };
+  auto make_resnet = [&]() { return ResnetBlock2D(o.Resnet(c, c)); };
   resnets_.push_back(make_resnet());
   resnets->push_back(resnets_.back());
   for (int64_t i = 0; i < o.num_layers; ++i) {
-    attentions_.push_back(Transformer2DModel(
-        Transformer2DModelOptions{.in_channels = c,
-                                  .heads = o.heads,
-                                  .dim_head = c / o.heads,
-                                  .num_layers = o.transformer_layers,
-                                  .cross_attention_dim = o.cross_attention_dim,
-                                  .groups = o.groups,
-                                  .use_linear_projection = o.use_linear_projection,
-                                  .upcast_attention = o.upcast_attention}));
+    attentions_.push_back(Transformer2DModel(o.Transformer(c)));
     attentions->push_back(attentions_.back());
     resnets_.push_back(make_resnet());
     resnets->push_back(resnets_.back());

@@ -9,14 +9,7 @@ UpBlock2DImpl::UpBlock2DImpl(const UNetBlockOptions& o) {
   for (int64_t i = 0; i < o.num_layers; ++i) {
     const int64_t skip_channels = i == o.num_layers - 1 ? o.in_channels : o.out_channels;
     const int64_t resnet_in = i == 0 ? o.prev_output_channels : o.out_channels;
-    resnets_.push_back(
-        ResnetBlock2D(ResnetBlock2DOptions{.in_channels = resnet_in + skip_channels,
-                                           .out_channels = o.out_channels,
-                                           .temb_channels = o.temb_channels,
-                                           .groups = o.groups,
-                                           .eps = o.eps,
-                                           .dropout = o.dropout,
-                                           .output_scale_factor = o.output_scale_factor}));
+    resnets_.push_back(ResnetBlock2D(o.Resnet(resnet_in + skip_channels, o.out_channels)));
     resnets->push_back(resnets_.back());
   }
   if (o.add_sampler) {

@@ -8,12 +8,7 @@ UpDecoderBlock2DImpl::UpDecoderBlock2DImpl(const UNetBlockOptions& o) {
   auto resnets = register_module("resnets", torch::nn::ModuleList());
   for (int64_t i = 0; i < o.num_layers; ++i) {
     resnets_.push_back(
-        ResnetBlock2D(ResnetBlock2DOptions{.in_channels = i == 0 ? o.in_channels : o.out_channels,
-                                           .out_channels = o.out_channels,
-                                           .groups = o.groups,
-                                           .eps = o.eps,
-                                           .dropout = o.dropout,
-                                           .output_scale_factor = o.output_scale_factor}));
+        ResnetBlock2D(o.Resnet(i == 0 ? o.in_channels : o.out_channels, o.out_channels)));
     resnets->push_back(resnets_.back());
   }
   if (o.add_sampler) {
