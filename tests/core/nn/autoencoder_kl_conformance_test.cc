@@ -13,6 +13,7 @@
 #include "core/io/safetensors_file.h"
 #include "core/nn/autoencoder_kl.h"
 #include "tests/testing/fixtures.h"
+#include "tests/testing/reference_variant_suite.h"
 #include "tests/testing/tensor_matchers.h"
 
 namespace ldm {
@@ -51,26 +52,9 @@ absl::StatusOr<std::vector<VariantData>> LoadVariants() {
   return out;
 }
 
-class AutoencoderKLConformanceTest : public ::testing::Test {
+class AutoencoderKLConformanceTest : public testing::ReferenceVariantSuite<VariantData> {
  protected:
-  static void SetUpTestSuite() {
-    auto loaded = LoadVariants();
-    status_ = new absl::Status(loaded.status());
-    if (loaded.ok()) variants_ = new std::vector<VariantData>(std::move(loaded).value());
-  }
-  static void TearDownTestSuite() {
-    delete variants_;
-    delete status_;
-    variants_ = nullptr;
-    status_ = nullptr;
-  }
-  void SetUp() override { ASSERT_TRUE(status_->ok()) << *status_; }
-
-  static torch::Tensor Get(const VariantData& d, const std::string& name) {
-    auto t = d.ref->Get(name);
-    EXPECT_TRUE(t.ok()) << t.status();
-    return t.ok() ? *t : torch::Tensor();
-  }
+  static void SetUpTestSuite() { Load(LoadVariants()); }
 
   // Compares every "<prefix>X" tensor of the reference with our intermediate X, batch element 0.
   static void CheckIntermediates(const VariantData& d, const std::string& prefix,
@@ -88,15 +72,10 @@ class AutoencoderKLConformanceTest : public ::testing::Test {
     }
     EXPECT_GT(checked, 0) << "reference has no " << prefix << " tensors";
   }
-
-  static std::vector<VariantData>* variants_;
-  static absl::Status* status_;
 };
-std::vector<VariantData>* AutoencoderKLConformanceTest::variants_ = nullptr;
-absl::Status* AutoencoderKLConformanceTest::status_ = nullptr;
 
 TEST_F(AutoencoderKLConformanceTest, DecodeMatchesReferenceWithIntermediates) {
-  for (auto& d : *variants_) {
+  for (auto& d : variants()) {
     SCOPED_TRACE(d.name);
     torch::NoGradGuard no_grad;
     // decode.input is latents / scaling_factor: the config's factor must reproduce it.
@@ -110,7 +89,7 @@ TEST_F(AutoencoderKLConformanceTest, DecodeMatchesReferenceWithIntermediates) {
 }
 
 TEST_F(AutoencoderKLConformanceTest, EncodeMatchesReferenceWithIntermediates) {
-  for (auto& d : *variants_) {
+  for (auto& d : variants()) {
     SCOPED_TRACE(d.name);
     torch::NoGradGuard no_grad;
     std::map<std::string, torch::Tensor> inter;
@@ -127,5 +106,5 @@ TEST_F(AutoencoderKLConformanceTest, EncodeMatchesReferenceWithIntermediates) {
   }
 }
 
-}  // namespace
+}  // namespace autoencoder_kl_conformance_test
 }  // namespace ldm

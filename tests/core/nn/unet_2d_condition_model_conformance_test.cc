@@ -14,6 +14,7 @@
 #include "core/io/safetensors_file.h"
 #include "core/nn/unet_2d_condition_model.h"
 #include "tests/testing/fixtures.h"
+#include "tests/testing/reference_variant_suite.h"
 #include "tests/testing/tensor_matchers.h"
 
 namespace ldm {
@@ -56,40 +57,20 @@ absl::StatusOr<std::vector<VariantData>> LoadVariants() {
   return out;
 }
 
-class UNetConformanceTest : public ::testing::Test {
+class UNetConformanceTest : public testing::ReferenceVariantSuite<VariantData> {
  protected:
   static void SetUpTestSuite() {
     torch::manual_seed(0);
-    auto loaded = LoadVariants();
-    status_ = new absl::Status(loaded.status());
-    if (loaded.ok()) variants_ = new std::vector<VariantData>(std::move(loaded).value());
-  }
-  static void TearDownTestSuite() {
-    delete variants_;
-    delete status_;
-    variants_ = nullptr;
-    status_ = nullptr;
-  }
-  void SetUp() override { ASSERT_TRUE(status_->ok()) << *status_; }
-
-  static torch::Tensor Get(const VariantData& d, const std::string& name) {
-    auto t = d.ref->Get(name);
-    EXPECT_TRUE(t.ok()) << t.status();
-    return t.ok() ? *t : torch::Tensor();
+    Load(LoadVariants());
   }
   // class_labels for class-conditional variants (present in the reference file), else undefined.
   static torch::Tensor ClassLabels(const VariantData& d) {
     return d.ref->Contains("class_labels") ? Get(d, "class_labels") : torch::Tensor();
   }
-
-  static std::vector<VariantData>* variants_;
-  static absl::Status* status_;
 };
-std::vector<VariantData>* UNetConformanceTest::variants_ = nullptr;
-absl::Status* UNetConformanceTest::status_ = nullptr;
 
 TEST_F(UNetConformanceTest, CaseAPerSampleIntegerTimestepsWithIntermediates) {
-  for (auto& d : *variants_) {
+  for (auto& d : variants()) {
     SCOPED_TRACE(d.name);
     torch::NoGradGuard no_grad;
     std::map<std::string, torch::Tensor> inter;
@@ -111,7 +92,7 @@ TEST_F(UNetConformanceTest, CaseAPerSampleIntegerTimestepsWithIntermediates) {
 }
 
 TEST_F(UNetConformanceTest, CaseBFractionalFloatTimesteps) {
-  for (auto& d : *variants_) {
+  for (auto& d : variants()) {
     SCOPED_TRACE(d.name);
     torch::NoGradGuard no_grad;
     torch::Tensor t = Get(d, "b.timesteps");
@@ -124,7 +105,7 @@ TEST_F(UNetConformanceTest, CaseBFractionalFloatTimesteps) {
 }
 
 TEST_F(UNetConformanceTest, CaseCZeroDimTimestepBroadcastOverBatch) {
-  for (auto& d : *variants_) {
+  for (auto& d : variants()) {
     SCOPED_TRACE(d.name);
     torch::NoGradGuard no_grad;
     torch::Tensor t = Get(d, "c.timesteps");
@@ -142,7 +123,7 @@ TEST_F(UNetConformanceTest, CaseCZeroDimTimestepBroadcastOverBatch) {
 
 // The extra input channels of class/map-conditioned variants are the tail of `sample`.
 TEST_F(UNetConformanceTest, SampleHoldsLatentsFollowedByConditioningChannels) {
-  for (auto& d : *variants_) {
+  for (auto& d : variants()) {
     SCOPED_TRACE(d.name);
     torch::Tensor sample = Get(d, "sample");
     torch::Tensor latents = Get(d, "latents");
@@ -155,5 +136,5 @@ TEST_F(UNetConformanceTest, SampleHoldsLatentsFollowedByConditioningChannels) {
   }
 }
 
-}  // namespace
+}  // namespace unet_2d_condition_model_conformance_test
 }  // namespace ldm
