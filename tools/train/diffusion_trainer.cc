@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "core/common/status_macros.h"
@@ -21,6 +22,28 @@
 
 namespace ldm::train {
 namespace fs = std::filesystem;
+namespace {
+
+// While alive, every given cross-attention layer records its probabilities into `sink`; the
+// recording stops however the scope ends (an exception in the forward included).
+class AttentionRecording {
+ public:
+  AttentionRecording(const std::vector<nn::AttentionImpl*>& layers,
+                     std::vector<torch::Tensor>* sink)
+      : layers_(layers) {
+    for (auto* attn : layers_) attn->set_probability_sink(sink);
+  }
+  ~AttentionRecording() {
+    for (auto* attn : layers_) attn->set_probability_sink(nullptr);
+  }
+  AttentionRecording(const AttentionRecording&) = delete;
+  AttentionRecording& operator=(const AttentionRecording&) = delete;
+
+ private:
+  const std::vector<nn::AttentionImpl*>& layers_;
+};
+
+}  // namespace
 
 DiffusionModelImpl::DiffusionModelImpl(const UNet2DConditionConfig& unet_config,
                                        const ClipTextConfig& text_config,
@@ -200,24 +223,27 @@ double DiffusionTrainer::TrainStep() {
   // probabilities during this forward only.
   const bool grounding = GroundingAt(step_);
   std::vector<torch::Tensor> attention_maps;
-  if (grounding) {
-    for (auto* attn : cross_attention_) attn->set_probability_sink(&attention_maps);
-  }
-  auto stop_recording = [&] {
-    for (auto* attn : cross_attention_) attn->set_probability_sink(nullptr);
-  };
   torch::Tensor pred;
-  try {
+  {
+    std::optional<AttentionRecording> recording;
+    if (grounding) recording.emplace(cross_attention_, &attention_maps);
     pred = model_->unet->forward(batch.sample.to(d), batch.timesteps.to(d), hidden,
                                  batch.class_labels.to(d),
                                  model_->position_probe ? &intermediates : nullptr);
-  } catch (...) {
-    stop_recording();
-    throw;
   }
-  stop_recording();
   torch::Tensor loss = torch::mse_loss(pred, batch.target.to(d));
   torch::Tensor total = loss;
+  AddAuxiliaryLosses(batch, intermediates, attention_maps, grounding, total);
+  OptimizerStep::Finish(*optimizer_, total, model_->parameters(), options_.grad_clip);
+  ++step_;
+  ema_->Update(*model_, step_);
+  return loss.item<double>();
+}
+
+void DiffusionTrainer::AddAuxiliaryLosses(const DiffusionBatch& batch,
+                                          const std::map<std::string, torch::Tensor>& intermediates,
+                                          const std::vector<torch::Tensor>& attention_maps,
+                                          bool grounding, torch::Tensor& total) {
   const bool log = options_.log_every > 0 && step_ % options_.log_every == 0;
   if (model_->position_probe) {
     torch::Tensor probe = model_->position_probe->Loss(intermediates);
@@ -232,10 +258,6 @@ double DiffusionTrainer::TrainStep() {
     total = total + options_.grounding_weight * g;
     if (log) spdlog::info("diffusion step {} grounding loss {:.4f}", step_, last_grounding_loss_);
   }
-  OptimizerStep::Finish(*optimizer_, total, model_->parameters(), options_.grad_clip);
-  ++step_;
-  ema_->Update(*model_, step_);
-  return loss.item<double>();
 }
 
 absl::StatusOr<bool> DiffusionTrainer::Train(bool resume, int64_t max_steps_this_call) {

@@ -24,7 +24,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -153,6 +155,13 @@ class DiffusionTrainer {
 
  private:
   double TrainStep();
+  // Adds the enabled auxiliary losses of this step to `total`, weighted, in a fixed order (probe,
+  // then grounding: the order is part of a run's arithmetic, so checkpoints resume bit for bit),
+  // records them for last_probe_loss / last_grounding_loss and logs them on log steps.
+  void AddAuxiliaryLosses(const DiffusionBatch& batch,
+                          const std::map<std::string, torch::Tensor>& intermediates,
+                          const std::vector<torch::Tensor>& attention_maps, bool grounding,
+                          torch::Tensor& total);
 
   DiffusionTrainerOptions options_;
   const LatentCache* cache_;
