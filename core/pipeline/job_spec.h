@@ -18,6 +18,10 @@ enum class PreviewQuality { kFast, kFull };
 
 // The largest accepted JobSpec::classifier_scale (ADM used up to 10 on ImageNet).
 inline constexpr double kMaxClassifierScale = 100.0;
+// The accepted JobSpec::steps are [1, kMaxSteps] and guidance_scale [0, kMaxGuidanceScale]
+// (Pipeline::CreateJob); a model's defaults in ldm_model.json obey the same ranges.
+inline constexpr int kMaxSteps = 1000;
+inline constexpr double kMaxGuidanceScale = 30.0;
 
 // A per-pixel label map (0 = background, 1.. = labels of the model's "semantic_labels"). Its size
 // is either the image size or the latent size (image / vae_scale_factor).
@@ -37,7 +41,7 @@ struct JobSpec {
   // (channels 3), exactly width/upscale_factor x height/upscale_factor; width/height 0 = its size
   // times the factor.
   std::optional<Image8> low_res_image;
-  int width = 0;                // 0: the model's native size
+  int width = 0;  // 0: the model's native size
   int height = 0;
   int steps = 25;
   double guidance_scale = 5.0;  // <= 1: conditional row only

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/common/status_macros.h"
+#include "core/pipeline/job_spec.h"
 
 namespace ldm {
 
@@ -42,8 +43,9 @@ absl::StatusOr<ModelExtras> ModelExtras::FromConfig(const ModelConfig& c) {
     if (!u.is_object()) return c.Invalid("cfg_unconditional", "must be an object");
     const std::string cls = u.value("class", "keep");
     const std::string map = u.value("semantic_map", "keep");
-    if (cls != "null" && cls != "keep")
+    if (cls != "null" && cls != "keep") {
       return c.Invalid("cfg_unconditional.class", "must be \"null\" or \"keep\"");
+    }
     if (map != "zero" && map != "keep") {
       return c.Invalid("cfg_unconditional.semantic_map", "must be \"zero\" or \"keep\"");
     }
@@ -57,14 +59,15 @@ absl::StatusOr<ModelExtras> ModelExtras::FromConfig(const ModelConfig& c) {
   // The defaults obey the ranges the pipeline checks each job against (Pipeline::CreateJob), so
   // a bad file fails at load, naming its field, rather than every request that relies on it.
   LDM_ASSIGN_OR_RETURN(int64_t steps, c.GetInt("default_steps", 25));
-  if (steps < 1 || steps > 1000) {
-    return c.Invalid("default_steps", absl::StrCat("= ", steps, " must be in [1, 1000]"));
+  if (steps < 1 || steps > kMaxSteps) {
+    return c.Invalid("default_steps",
+                     absl::StrCat("= ", steps, " must be in [1, ", kMaxSteps, "]"));
   }
   e.default_steps = static_cast<int>(steps);
   auto guidance = [&](const std::string& key, double fallback) -> absl::StatusOr<double> {
     LDM_ASSIGN_OR_RETURN(double g, c.GetDouble(key, fallback));
-    if (!(g >= 0.0 && g <= 30.0)) {
-      return c.Invalid(key, absl::StrCat("= ", g, " must be in [0, 30]"));
+    if (!(g >= 0.0 && g <= kMaxGuidanceScale)) {
+      return c.Invalid(key, absl::StrCat("= ", g, " must be in [0, ", kMaxGuidanceScale, "]"));
     }
     return g;
   };
@@ -78,8 +81,9 @@ absl::StatusOr<ModelExtras> ModelExtras::FromConfig(const ModelConfig& c) {
     return c.Invalid("default_eta", absl::StrCat("= ", e.default_eta, " must be in [0, 1]"));
   }
   LDM_ASSIGN_OR_RETURN(int64_t padding, c.GetInt("decode_latent_padding", 0));
-  if (padding < 0 || padding > 8) {
-    return c.Invalid("decode_latent_padding", absl::StrCat("= ", padding, " must be in [0, 8]"));
+  if (padding < 0 || padding > kMaxDecodeLatentPadding) {
+    return c.Invalid("decode_latent_padding",
+                     absl::StrCat("= ", padding, " must be in [0, ", kMaxDecodeLatentPadding, "]"));
   }
   e.decode_latent_padding = static_cast<int>(padding);
   LDM_ASSIGN_OR_RETURN(int64_t max_size, c.GetInt("max_size", 2048));

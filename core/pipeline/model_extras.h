@@ -40,6 +40,8 @@ struct LowResImageExtras {
 };
 
 struct ModelExtras {
+  static constexpr int kMaxDecodeLatentPadding = 8;
+
   std::vector<std::string> class_names;
   std::optional<int> null_class_label;
   std::vector<std::string> semantic_labels;
@@ -54,11 +56,11 @@ struct ModelExtras {
   // default_guidance_scale for requests conditioned on a semantic map alone (unset: the general
   // default). Maps need less guidance than text and classes: it over-saturates their regions.
   std::optional<double> default_guidance_scale_map_only;
-  // Latent cells (in [0, 8]) added on each side by edge replication before the VAE decodes; the
-  // decoded margin is cropped away, so images keep their size. For autoencoders whose decoder
-  // reads a border mark their encoder writes into the outer latent cells: sampled latents lack
-  // it and decode with stripes along the image border (docs/MODEL.md, "Decoding with a latent
-  // margin"). Costs ((h + 2p)(w + 2p)) / (h w) of a plain decode.
+  // Latent cells (in [0, kMaxDecodeLatentPadding]) added on each side by edge replication before
+  // the VAE decodes; the decoded margin is cropped away, so images keep their size. For
+  // autoencoders whose decoder reads a border mark their encoder writes into the outer latent
+  // cells: sampled latents lack it and decode with stripes along the image border (docs/MODEL.md,
+  // "Decoding with a latent margin"). Costs ((h + 2p)(w + 2p)) / (h w) of a plain decode.
   int decode_latent_padding = 0;
   int max_size = 2048;
   std::optional<LowResImageExtras> low_res_image;  // set: a super-resolution model

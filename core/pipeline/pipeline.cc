@@ -213,12 +213,14 @@ absl::Status Pipeline::ValidateSpec(const JobSpec& spec) const {
   };
   LDM_RETURN_IF_ERROR(check_size("width", spec.width));
   LDM_RETURN_IF_ERROR(check_size("height", spec.height));
-  if (spec.steps < 1 || spec.steps > 1000) {
-    return Invalid(spec, "steps", absl::StrCat("= ", spec.steps, " must be in [1, 1000]"));
+  if (spec.steps < 1 || spec.steps > kMaxSteps) {
+    return Invalid(spec, "steps",
+                   absl::StrCat("= ", spec.steps, " must be in [1, ", kMaxSteps, "]"));
   }
-  if (!(spec.guidance_scale >= 0.0 && spec.guidance_scale <= 30.0)) {
-    return Invalid(spec, "guidance_scale",
-                   absl::StrCat("= ", spec.guidance_scale, " must be in [0, 30]"));
+  if (!(spec.guidance_scale >= 0.0 && spec.guidance_scale <= kMaxGuidanceScale)) {
+    return Invalid(
+        spec, "guidance_scale",
+        absl::StrCat("= ", spec.guidance_scale, " must be in [0, ", kMaxGuidanceScale, "]"));
   }
   if (!(spec.eta >= 0.0 && spec.eta <= 1.0)) {
     return Invalid(spec, "eta", absl::StrCat("= ", spec.eta, " must be in [0, 1]"));

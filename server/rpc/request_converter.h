@@ -27,8 +27,8 @@ namespace ldm::server {
 
 struct RequestLimits {
   size_t max_prompt_bytes = 2000;  // prompt and negative_prompt, UTF-8 bytes
-  int max_steps = 1000;
-  double max_guidance_scale = 30.0;
+  int max_steps = kMaxSteps;
+  double max_guidance_scale = kMaxGuidanceScale;
   double max_classifier_scale = kMaxClassifierScale;
   int max_images = 8;
   size_t max_request_id_bytes = 128;

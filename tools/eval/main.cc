@@ -152,7 +152,6 @@ int main(int argc, char** argv) {
     spdlog::error("{}", result.status().ToString());
     return 1;
   }
-  result->map_guidance = (*pipeline)->info().default_guidance_map_only.value_or(5.0);
   if (sweep) {
     absl::Status s = evaluator.RunClassifierSweep(conditions, &*result, progress);
     if (!s.ok()) {

@@ -23,6 +23,7 @@ absl::StatusOr<EvalResult> ShapesEvaluator::Run(
     const std::function<void(const std::string&)>& progress) {
   shapes::ShapesAnalyzer analyzer;
   EvalResult result;
+  result.map_guidance = pipeline_->info().default_guidance_map_only.value_or(5.0);
   std::optional<FailureLog> failures;
   if (!options_.failures_dir.empty()) {
     LDM_ASSIGN_OR_RETURN(failures, FailureLog::Open(options_.failures_dir));

@@ -49,8 +49,8 @@ struct EvalResult {
   std::map<std::pair<EvalKind, double>, RowStats> rows;
   // guidance -> (condition index -> images), kept for the sample grid
   std::map<double, std::map<size_t, std::vector<Image8>>> samples;
-  // The guidance scale of the map rows' acceptance check: the model's default for map-only
-  // requests (ModelInfo::default_guidance_map_only), as the server applies it; else 5.
+  // The guidance scale of the map rows' acceptance check, set by Run: the model's default for
+  // map-only requests (ModelInfo::default_guidance_map_only), as the server applies it; else 5.
   double map_guidance = 5.0;
   double autoencoder_psnr = 0;
   int autoencoder_images = 0;

@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "core/pipeline/model_extras.h"
 #include "tools/train/sr_training_run.h"
 #include "tools/train/stop_signal.h"
 #include "tools/train/training_run.h"
@@ -56,7 +57,7 @@ int main(int argc, char** argv) {
                  "the second decoder fine-tuning decodes latents with this many edge-replicated "
                  "cells around them (cropped after); the export makes the model decode the same "
                  "way")
-      ->check(CLI::Range(0, 8));
+      ->check(CLI::Range(0, ldm::ModelExtras::kMaxDecodeLatentPadding));
   app.add_option("--edge-decoder-object-weight", o.edge_decoder_object_weight,
                  "its extra reconstruction weight on object pixels");
   app.add_option("--edge-decoder-edge-weight", o.edge_decoder_edge_weight,

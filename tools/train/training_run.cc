@@ -41,13 +41,13 @@ absl::Status Stopped(const char* stage) {
   return absl::CancelledError(absl::StrCat(stage, " stopped; rerun with --resume to continue"));
 }
 
-// The "steps" a stage recorded in a metrics/state JSON file (0 when absent or unreadable).
-// An integer a stage recorded in its metrics.json (0 when the file or the key is missing).
+// A number a stage recorded in a metrics/state JSON file, as an integer (0 when the file or the
+// key is absent or unreadable).
 int64_t Recorded(const fs::path& file, const std::string& key) {
   if (!fs::exists(file)) return 0;
   std::ifstream in(file);
   const nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  return j.is_object() && j.contains(key) && j[key].is_number_integer() ? j[key].get<int64_t>() : 0;
+  return j.is_object() && j.contains(key) && j[key].is_number() ? j[key].get<int64_t>() : 0;
 }
 
 int64_t RecordedSteps(const fs::path& file) { return Recorded(file, "steps"); }
