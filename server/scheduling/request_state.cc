@@ -45,7 +45,7 @@ void RequestState::EmitProgress(int step, int total, std::vector<PreviewImage> p
 }
 
 bool RequestState::EmitImage(int index, std::string png, uint64_t seed, int width, int height,
-                             absl::Time now) {
+                             absl::Time now, FinishHook on_finish) {
   absl::MutexLock lock(&mu_);
   if (finished_) return false;
   request_.sink->OnImage(index, std::move(png), seed, width, height);
@@ -53,16 +53,18 @@ bool RequestState::EmitImage(int index, std::string png, uint64_t seed, int widt
   last_image_at_ = now;
   if (images_delivered_ == num_images()) {
     finished_ = true;
+    on_finish();
     request_.sink->OnDone(absl::OkStatus(), TimingsLocked(now));
     return true;
   }
   return false;
 }
 
-bool RequestState::Finish(const absl::Status& status, absl::Time now) {
+bool RequestState::Finish(const absl::Status& status, absl::Time now, FinishHook on_finish) {
   absl::MutexLock lock(&mu_);
   if (finished_) return false;
   finished_ = true;
+  on_finish();
   request_.sink->OnDone(status, TimingsLocked(now));
   return true;
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -41,10 +42,17 @@ class RequestState {
   void EmitQueued(int position);
   void EmitStarted(const std::string& device, absl::Time now);
   void EmitProgress(int step, int total, std::vector<PreviewImage> previews, absl::Time now);
+  // Runs once, in the call that finishes the request, under its lock and before the sink hears
+  // the outcome: what a client may look for once it has its answer (the request's metrics) is
+  // recorded here, so a scrape right after "done" sees it. Must not call back into this state.
+  using FinishHook = absl::FunctionRef<void()>;
   // Delivers one image; finishes the request with OK after the last one and then returns true.
-  bool EmitImage(int index, std::string png, uint64_t seed, int width, int height, absl::Time now);
+  bool EmitImage(
+      int index, std::string png, uint64_t seed, int width, int height, absl::Time now,
+      FinishHook on_finish = [] {});
   // Finishes the request (no-op when already finished). Returns true if this call finished it.
-  bool Finish(const absl::Status& status, absl::Time now);
+  bool Finish(
+      const absl::Status& status, absl::Time now, FinishHook on_finish = [] {});
 
   void NoteBatchRows(int rows);
   void NoteSteps(int steps);

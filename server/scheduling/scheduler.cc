@@ -23,8 +23,8 @@ Scheduler::Scheduler(SchedulerOptions options, std::vector<DeviceEngines> device
     wo.device = d.device;
     wo.max_batch_rows = options.max_batch_rows;
     wo.idle_wait = options.idle_wait;
-    workers_.push_back(std::make_unique<Worker>(wo, std::move(d.engines), &queue_, &encoder_,
-                                                clock_, metrics_));
+    workers_.push_back(
+        std::make_unique<Worker>(wo, std::move(d.engines), &queue_, &encoder_, clock_, metrics_));
   }
 }
 
@@ -41,8 +41,8 @@ absl::StatusOr<std::shared_ptr<RequestState>> Scheduler::Enqueue(GenerationReque
     std::vector<std::string> names;
     for (const auto& [name, info] : models_) names.push_back(name);
     return absl::NotFoundError(absl::StrCat("request ", request.request_id, ": unknown model '",
-                                            request.model, "' (loaded: ",
-                                            absl::StrJoin(names, ", "), ")"));
+                                            request.model,
+                                            "' (loaded: ", absl::StrJoin(names, ", "), ")"));
   }
   if (request.images.empty()) {
     return absl::InvalidArgumentError(
@@ -54,8 +54,7 @@ absl::StatusOr<std::shared_ptr<RequestState>> Scheduler::Enqueue(GenerationReque
         absl::StrCat("request ", request.request_id, ": deadline already passed; not started"));
   }
   auto state = std::make_shared<RequestState>(std::move(request), now, sequence_.fetch_add(1));
-  absl::StatusOr<int> position =
-      queue_.Push(state, [&state](int pos) { state->EmitQueued(pos); });
+  absl::StatusOr<int> position = queue_.Push(state, [&state](int pos) { state->EmitQueued(pos); });
   if (!position.ok()) {
     metrics_->RequestFinished(state->request().model, position.status().code(), 0.0);
     return position.status();
@@ -67,11 +66,11 @@ absl::StatusOr<std::shared_ptr<RequestState>> Scheduler::Enqueue(GenerationReque
 void Scheduler::Cancel(const std::shared_ptr<RequestState>& request, absl::Status reason) {
   if (queue_.Remove(request.get())) {
     const absl::Time now = clock_->Now();
-    if (request->Finish(reason, now)) {
+    request->Finish(reason, now, [&] {
       metrics_->RequestFinished(request->request().model, reason.code(),
                                 absl::ToDoubleSeconds(now - request->accepted_at()));
       metrics_->Cancelled("client");
-    }
+    });
     metrics_->QueueDepth(queue_.size());
     return;
   }

@@ -17,8 +17,8 @@ struct Worker::ActiveRequest {
   std::vector<std::unique_ptr<Job>> jobs;  // index = image index
   LatentShape shape;
   int rows = 0;
-  int step_offset = 0;                     // model calls of earlier stages (upscaling)
-  bool upscaling = false;                  // the jobs are the UpscaleStage's
+  int step_offset = 0;     // model calls of earlier stages (upscaling)
+  bool upscaling = false;  // the jobs are the UpscaleStage's
   // Model calls still to come in later stages (an UpscaleStage not started yet).
   int PendingSteps() const {
     const auto& up = state->request().upscale;
@@ -104,10 +104,11 @@ void Worker::UpdateCounts() {
 void Worker::FinishWithError(RequestState& state, const absl::Status& status,
                              const char* cancel_reason) {
   const absl::Time now = clock_->Now();
-  if (state.Finish(status, now)) {
-    metrics_->RequestFinished(state.request().model, status.code(),
-                              absl::ToDoubleSeconds(now - state.accepted_at()));
-    if (cancel_reason != nullptr) metrics_->Cancelled(cancel_reason);
+  if (state.Finish(status, now, [&] {
+        metrics_->RequestFinished(state.request().model, status.code(),
+                                  absl::ToDoubleSeconds(now - state.accepted_at()));
+        if (cancel_reason != nullptr) metrics_->Cancelled(cancel_reason);
+      })) {
     spdlog::info("request {} model={} status={} after {:.3f}s", state.id(), state.request().model,
                  absl::StatusCodeToString(status.code()),
                  absl::ToDoubleSeconds(now - state.accepted_at()));
@@ -170,17 +171,15 @@ void Worker::StartRequest(std::shared_ptr<RequestState> state, absl::Time now) {
     int max_steps = 0;
     for (const auto& spec : req.images) max_steps = std::max(max_steps, spec.steps);
     if (req.upscale.has_value()) max_steps += req.upscale->steps;
-    const absl::Time eta =
-        now + absl::Seconds(step_seconds_ewma_ * static_cast<double>(max_steps));
+    const absl::Time eta = now + absl::Seconds(step_seconds_ewma_ * static_cast<double>(max_steps));
     if (now >= *req.deadline || eta > *req.deadline) {
-      FinishWithError(
-          *state,
-          absl::DeadlineExceededError(absl::StrCat(
-              "request ", req.request_id, ": deadline cannot be met (estimated ",
-              absl::FormatDuration(eta - now), " of work, ",
-              absl::FormatDuration(std::max(absl::ZeroDuration(), *req.deadline - now)),
-              " left); not started")),
-          "deadline");
+      FinishWithError(*state,
+                      absl::DeadlineExceededError(absl::StrCat(
+                          "request ", req.request_id, ": deadline cannot be met (estimated ",
+                          absl::FormatDuration(eta - now), " of work, ",
+                          absl::FormatDuration(std::max(absl::ZeroDuration(), *req.deadline - now)),
+                          " left); not started")),
+                      "deadline");
       return;
     }
   }
@@ -305,11 +304,13 @@ void Worker::StepNextGroup() {
             return;
           }
           const absl::Time now = clock_->Now();
-          if (state->EmitImage(static_cast<int>(i), *std::move(png), seed, image->width,
-                               image->height, now)) {
-            const double total = absl::ToDoubleSeconds(now - state->accepted_at());
-            metrics_->RequestFinished(state->request().model, absl::StatusCode::kOk, total);
+          auto record = [&] {
+            metrics_->RequestFinished(state->request().model, absl::StatusCode::kOk,
+                                      absl::ToDoubleSeconds(now - state->accepted_at()));
             metrics_->ImagesGenerated(state->request().model, state->num_images());
+          };
+          if (state->EmitImage(static_cast<int>(i), *std::move(png), seed, image->width,
+                               image->height, now, record)) {
             const RequestTimings t = state->Timings(now);
             spdlog::info(
                 "request {} model={} size={}x{} steps={} images={} rows_max={} queue={:.3f}s "

@@ -30,6 +30,32 @@ TEST(RequestStateTest, DoneFollowsTheLastImageExactlyOnce) {
   EXPECT_DOUBLE_EQ(sink->timings().run_seconds, 2.0);
 }
 
+TEST(RequestStateTest, TheFinishHookRunsOnceBeforeTheSinkHearsTheOutcome) {
+  auto [state, sink] = Make(2);
+  const absl::Time t = absl::UnixEpoch();
+  int runs = 0;
+  std::vector<std::string> seen_by_hook;
+  auto hook = [&] {
+    ++runs;
+    seen_by_hook = sink->events();
+  };
+  EXPECT_FALSE(state->EmitImage(0, "a", 1, 8, 8, t, hook));
+  EXPECT_EQ(runs, 0);  // not finished yet
+  EXPECT_TRUE(state->EmitImage(1, "b", 2, 8, 8, t, hook));
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(seen_by_hook, (std::vector<std::string>{"image", "image"}));  // no "done" yet
+  EXPECT_FALSE(state->Finish(absl::InternalError("late"), t, hook));
+  EXPECT_EQ(runs, 1);
+
+  auto [failed, failed_sink] = Make(1);
+  EXPECT_TRUE(failed->Finish(absl::CancelledError("x"), t, [&, s = failed_sink] {
+    ++runs;
+    EXPECT_TRUE(s->events().empty());
+  }));
+  EXPECT_EQ(runs, 2);
+  EXPECT_EQ(failed_sink->events(), (std::vector<std::string>{"done"}));
+}
+
 TEST(RequestStateTest, AStartBeforeAcceptanceReportsZeroQueueWaitNotNegative) {
   auto sink = std::make_shared<testing::RecordingSink>();
   GenerationRequest r;
