@@ -114,7 +114,35 @@ DiffusionTrainer::DiffusionTrainer(DiffusionTrainerOptions options, const Latent
   auto adamw = [&](double lr) {
     return torch::optim::AdamWOptions(lr).betas({0.9, 0.999}).weight_decay(options_.weight_decay);
   };
-  if (options_.text_lr_scale == 1.0) {
+  if (options_.class_embeddings_only) {
+    TORCH_CHECK(options_.unet.num_class_embeds > 0,
+                "class_embeddings_only needs a UNet with num_class_embeds > 0");
+    TORCH_CHECK(options_.position_probe_weight == 0 && options_.grounding_weight == 0,
+                "class_embeddings_only trains no probe and no attention: position_probe_weight "
+                "and grounding_weight must be 0, got ",
+                options_.position_probe_weight, " and ", options_.grounding_weight);
+    TORCH_CHECK(options_.null_class_label >= 0 &&
+                    options_.null_class_label < options_.unet.num_class_embeds,
+                "null_class_label ", options_.null_class_label, " is not a row of the ",
+                options_.unet.num_class_embeds, " class embeddings");
+    torch::Tensor labels = cache_->class_label.to(torch::kCPU).contiguous();
+    const auto acc = labels.accessor<int64_t, 1>();
+    for (int64_t i = 0; i < labels.size(0); ++i) {
+      TORCH_CHECK(acc[i] < options_.unet.num_class_embeds, "cache example ", i, " has class ",
+                  acc[i], ", the UNet has ", options_.unet.num_class_embeds, " class embeddings");
+      if (acc[i] >= 0 && acc[i] != options_.null_class_label) labelled_.push_back(i);
+    }
+    TORCH_CHECK(!labelled_.empty(), "class_embeddings_only: the latent cache of ", labels.size(0),
+                " examples has no class-labelled one");
+    torch::Tensor table;
+    for (auto& p : model_->named_parameters()) {
+      const bool train = p.key() == "unet.class_embedding.weight";
+      p.value().set_requires_grad(train);
+      if (train) table = p.value();
+    }
+    optimizer_ = std::make_unique<torch::optim::AdamW>(std::vector<torch::Tensor>{table},
+                                                       adamw(options_.lr.peak_lr));
+  } else if (options_.text_lr_scale == 1.0) {
     optimizer_ =
         std::make_unique<torch::optim::AdamW>(model_->parameters(), adamw(options_.lr.peak_lr));
   } else {
@@ -134,6 +162,26 @@ absl::Status DiffusionTrainer::InitTextEncoder(const fs::path& safetensors) {
   LDM_ASSIGN_OR_RETURN(auto file, SafeTensorsFile::Open(safetensors));
   return TorchGuard("diffusion: text encoder init", [&]() -> absl::Status {
     LDM_RETURN_IF_ERROR(LoadStateDict(*model_->text_encoder, *file));
+    ema_ = std::make_unique<EmaWeights>(*model_, options_.ema_decay);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status DiffusionTrainer::InitWeights(const fs::path& unet_safetensors,
+                                           const fs::path& text_encoder_safetensors,
+                                           bool round_to_float16) {
+  LDM_ASSIGN_OR_RETURN(auto unet_file, SafeTensorsFile::Open(unet_safetensors));
+  LDM_ASSIGN_OR_RETURN(auto text_file, SafeTensorsFile::Open(text_encoder_safetensors));
+  return TorchGuard("diffusion: weights init", [&]() -> absl::Status {
+    LDM_RETURN_IF_ERROR(LoadStateDict(*model_->unet, *unet_file));
+    LDM_RETURN_IF_ERROR(LoadStateDict(*model_->text_encoder, *text_file));
+    if (round_to_float16) {
+      torch::NoGradGuard no_grad;
+      for (auto* module : {static_cast<torch::nn::Module*>(model_->unet.get()),
+                           static_cast<torch::nn::Module*>(model_->text_encoder.get())}) {
+        for (auto& p : module->parameters()) p.copy_(p.to(torch::kHalf).to(p.scalar_type()));
+      }
+    }
     ema_ = std::make_unique<EmaWeights>(*model_, options_.ema_decay);
     return absl::OkStatus();
   });
@@ -161,9 +209,10 @@ DiffusionBatch DiffusionTrainer::MakeBatch(int64_t step) const {
   const int64_t b = options_.batch_size, n = cache_->size();
   std::vector<int64_t> index(b);
   for (int64_t i = 0; i < b; ++i) {
-    index[i] =
-        static_cast<int64_t>(TrainRng::Hash(options_.seed, RngStream::kDiffusionIndex, step, i) %
-                             static_cast<uint64_t>(n));
+    const uint64_t h = TrainRng::Hash(options_.seed, RngStream::kDiffusionIndex, step, i);
+    index[i] = labelled_.empty()
+                   ? static_cast<int64_t>(h % static_cast<uint64_t>(n))
+                   : labelled_[static_cast<size_t>(h % static_cast<uint64_t>(labelled_.size()))];
   }
   torch::Tensor idx = torch::tensor(index, torch::kInt64);
   torch::Generator gen = TrainRng::Generator(options_.seed, RngStream::kDiffusionNoise, step);
@@ -196,7 +245,9 @@ DiffusionBatch DiffusionTrainer::MakeBatch(int64_t step) const {
   ConditionDropout dropout(options_.dropout);
   auto cls_acc = cls.accessor<int64_t, 1>();
   for (int64_t i = 0; i < b; ++i) {
-    const ConditionKeep keep = dropout.Draw(options_.seed, static_cast<uint64_t>(step), i);
+    const ConditionKeep keep = options_.class_embeddings_only
+                                   ? ConditionKeep{.text = false, .class_label = true, .map = false}
+                                   : dropout.Draw(options_.seed, static_cast<uint64_t>(step), i);
     if (!keep.text) {
       ids[i].copy_(empty_ids_);
       if (out.grounding_tokens.defined()) out.grounding_tokens[i].fill_(-1);
@@ -265,7 +316,9 @@ absl::StatusOr<bool> DiffusionTrainer::Train(bool resume, int64_t max_steps_this
     return absl::FailedPreconditionError(
         "diffusion: grounding_weight > 0 needs the token grounding (SetGrounding)");
   }
-  TrainLoop loop(TrainLoopOptions::From("diffusion", options_), dir_ / "checkpoints");
+  TrainLoop loop(TrainLoopOptions::From(
+                     options_.class_embeddings_only ? "class-embeddings" : "diffusion", options_),
+                 dir_ / "checkpoints");
   absl::StatusOr<bool> finished = loop.Run(*model_, *optimizer_, ema_.get(), &step_, resume,
                                            max_steps_this_call, [this] { return TrainStep(); });
   last_loss_ = loop.last_loss();

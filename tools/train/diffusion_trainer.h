@@ -92,6 +92,15 @@ struct DiffusionTrainerOptions {
   // that window t is uniform and no extra random draws are made.
   int64_t high_noise_start_step = 0;
   int64_t high_noise_end_step = -1;
+  // Class-embedding pass (run on a finished diffusion model, see InitWeights): only the UNet's
+  // class_embedding rows train; every other weight (UNet, text encoder, position probe) is
+  // frozen. Every example is a class-labelled one (cache class_label >= 0) conditioned on its
+  // class alone: its text is the empty prompt and its map is zero, so the pass tunes the
+  // class-only path that CFG with a class label samples. The null class row never appears in a
+  // batch, so it gets no gradient; with weight_decay 0 it stays bit for bit (tested). The dropout
+  // options are not used; the probe and grounding losses must be off (they would train nothing);
+  // the timestep options apply as usual.
+  bool class_embeddings_only = false;
   int64_t checkpoint_every_steps = 500;
   double checkpoint_every_seconds = 600;
   int64_t log_every = 10;
@@ -122,6 +131,15 @@ class DiffusionTrainer {
   // text-pretrain stage's) and restarts the EMA from the current weights; call before Train (a
   // resumed checkpoint then overrides both). INVALID_ARGUMENT / NOT_FOUND from the loader.
   absl::Status InitTextEncoder(const std::filesystem::path& safetensors);
+
+  // Replaces the UNet's and the text encoder's weights by safetensors files (e.g. a finished
+  // diffusion stage's final/), optionally rounded to float16 first (the precision the exporter
+  // ships, so a pass on top fine-tunes the weights a served model has), and restarts the EMA from
+  // them; call before Train (a resumed checkpoint then overrides both). INVALID_ARGUMENT /
+  // NOT_FOUND from the loader.
+  absl::Status InitWeights(const std::filesystem::path& unet_safetensors,
+                           const std::filesystem::path& text_encoder_safetensors,
+                           bool round_to_float16);
 
   // The token -> object assignment of every cache example (TokenGrounding::Assign of the cache's
   // token ids), used by MakeBatch and the grounding loss. INVALID_ARGUMENT on a size mismatch.
@@ -177,6 +195,8 @@ class DiffusionTrainer {
   double last_probe_loss_ = 0;
   double last_grounding_loss_ = 0;
   TokenGrounding::Assignment grounding_;
+  // With class_embeddings_only: the cache indices of the class-labelled examples.
+  std::vector<int64_t> labelled_;
   // The UNet's cross-attention layers (fixed at construction), which record their probabilities
   // for the grounding loss.
   std::vector<nn::AttentionImpl*> cross_attention_;

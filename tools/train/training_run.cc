@@ -61,6 +61,7 @@ absl::Status TrainingRun::Run(const std::string& stage) {
   if (stage == "text-pretrain") return TextPretrain();
   if (stage == "autoencoder") return Autoencoder();
   if (stage == "diffusion") return Diffusion();
+  if (stage == "class-embeddings") return ClassEmbeddings();
   if (stage == "decoder") return Decoder();
   if (stage == "decoder-edges") return EdgeDecoder();
   if (stage == "export") return Export();
@@ -71,15 +72,16 @@ absl::Status TrainingRun::Run(const std::string& stage) {
     LDM_RETURN_IF_ERROR(TextPretrain());
     LDM_RETURN_IF_ERROR(Autoencoder());
     LDM_RETURN_IF_ERROR(Diffusion());
+    LDM_RETURN_IF_ERROR(ClassEmbeddings());
     LDM_RETURN_IF_ERROR(Decoder());
     LDM_RETURN_IF_ERROR(EdgeDecoder());
     return Export();
   }
   return absl::InvalidArgumentError(
       absl::StrCat("--stage ", stage,
-                   " must be all, tokenizer, text-pretrain, autoencoder, diffusion, decoder, "
-                   "decoder-edges, export, "
-                   "classifier or classifier-export"));
+                   " must be all, tokenizer, text-pretrain, autoencoder, diffusion, "
+                   "class-embeddings, decoder, decoder-edges, export, classifier or "
+                   "classifier-export"));
 }
 
 absl::Status TrainingRun::Tokenizer() {
@@ -367,9 +369,71 @@ absl::Status TrainingRun::Diffusion() {
   return trainer.WriteFinal();
 }
 
+fs::path TrainingRun::FinalDiffusionDir() const {
+  const fs::path tuned = ClassEmbeddingsDir() / "final";
+  return fs::exists(tuned / "state.json") ? tuned : DiffusionDir() / "final";
+}
+
+absl::Status TrainingRun::ClassEmbeddings() {
+  if (options_.class_embedding_steps <= 0) return absl::OkStatus();
+  const fs::path final_dir = ClassEmbeddingsDir() / "final";
+  if (fs::exists(final_dir / "state.json")) {
+    spdlog::info("class-embeddings: done ({} exists)", final_dir.string());
+    return absl::OkStatus();
+  }
+  const fs::path base = DiffusionDir() / "final";
+  if (!fs::exists(base / "state.json")) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "class-embeddings: the diffusion stage has not finished (", base.string(), ")"));
+  }
+  LDM_ASSIGN_OR_RETURN(ClipTokenizer tokenizer, ClipTokenizer::Load(TokenizerDir()));
+  LDM_ASSIGN_OR_RETURN(AutoencoderKL vae,
+                       LoadAutoencoderKL(VaeDir(), options_.device, torch::kFloat32));
+  // The diffusion stage's latent cache; chunks that are missing (a work dir rebuilt from an
+  // exported model's tokenizer and VAE) are encoded exactly as that stage would.
+  LDM_ASSIGN_OR_RETURN(LatentCache cache, BuildLatentCache(tokenizer, vae, /*read_only=*/false));
+  DiffusionTrainerOptions o;
+  o.unet = options_.configs.unet;
+  o.text = TextConfig(tokenizer);
+  LDM_ASSIGN_OR_RETURN(o.scheduler, DiffusionScheduler(/*for_training=*/false));
+  o.class_embeddings_only = true;
+  o.scaling_factor = vae->config().scaling_factor;
+  // Its own random streams: not a replay of the diffusion stage's first steps.
+  o.seed = options_.seed + 2;
+  o.steps = options_.class_embedding_steps;
+  o.batch_size = options_.unet_batch;
+  o.lr = LrScheduleOptions::WarmupCosine(options_.class_embedding_lr, o.steps, 50, 0.1);
+  // No decay (it would shrink the null row, which gets no gradient) and no EMA (a short pass at a
+  // decaying LR; an EMA would also round the frozen weights): the last step's weights ship.
+  o.weight_decay = 0.0;
+  o.ema_decay = 0.0;
+  o.null_class_label = kNullClassLabel;
+  o.checkpoint_every_steps = options_.checkpoint_steps;
+  o.checkpoint_every_seconds = options_.checkpoint_seconds;
+  o.log_every = options_.log_every;
+  o.device = options_.device;
+  std::optional<DiffusionTrainer> trainer;
+  LDM_RETURN_IF_ERROR(TorchGuard("class-embeddings", [&]() -> absl::Status {
+    trainer.emplace(o, &cache, tokenizer.Encode("").input_ids, ClassEmbeddingsDir());
+    return absl::OkStatus();
+  }));
+  // The float16 weights the exporter writes are the ones served, so the pass tunes those.
+  LDM_RETURN_IF_ERROR(trainer->InitWeights(base / "unet.safetensors",
+                                           base / "text_encoder.safetensors",
+                                           /*round_to_float16=*/true));
+  spdlog::info(
+      "class-embeddings: {} class-labelled examples of {}, {} steps x batch {}, lr {}, from {}",
+      cache.class_label.ge(0).sum().item<int64_t>(), cache.size(), o.steps, o.batch_size,
+      o.lr.peak_lr, base.string());
+  LDM_ASSIGN_OR_RETURN(bool finished,
+                       trainer->Train(options_.resume, options_.max_steps_this_call));
+  if (!finished) return Stopped("class-embeddings");
+  return trainer->WriteFinal();
+}
+
 absl::Status TrainingRun::Export() {
   if (options_.out_dir.empty()) return absl::InvalidArgumentError("export needs --out");
-  const fs::path final_dir = DiffusionDir() / "final";
+  const fs::path final_dir = FinalDiffusionDir();
   if (!fs::exists(final_dir / "state.json")) {
     return absl::FailedPreconditionError(
         absl::StrCat("export: the diffusion stage has not finished (", final_dir.string(), ")"));
@@ -412,7 +476,8 @@ absl::Status TrainingRun::Export() {
       {"decoder_finetune_steps", RecordedSteps(DecoderDir() / "vae" / "metrics.json")},
       {"edge_decoder_finetune_steps", RecordedSteps(EdgeDecoderDir() / "vae" / "metrics.json")},
       {"text_pretrain_steps", RecordedSteps(TextPretrainDir() / "final" / "metrics.json")},
-      {"diffusion_steps", RecordedSteps(final_dir / "state.json")},
+      {"diffusion_steps", RecordedSteps(DiffusionDir() / "final" / "state.json")},
+      {"class_embedding_steps", RecordedSteps(ClassEmbeddingsDir() / "final" / "state.json")},
       {"diffusion_batch", options_.unet_batch}};
   LDM_RETURN_IF_ERROR(ModelExporter::Export(in, options_.out_dir));
   spdlog::info("export: wrote {}", options_.out_dir.string());

@@ -6,6 +6,9 @@
 //                then starts its text encoder from final/text_encoder.safetensors
 //   autoencoder  AutoencoderTrainer                     -> <work>/autoencoder/{checkpoints,vae}/
 //   diffusion    LatentCache + DiffusionTrainer         -> <work>/latents/, <work>/diffusion/
+//   class-embeddings  DiffusionTrainer, class_embeddings_only, from diffusion/final/ rounded to
+//                float16 -> <work>/class-embeddings/{checkpoints,final}/ (skipped when
+//                class_embedding_steps is 0); the export then ships its final/
 //   decoder      AutoencoderTrainer, decoder_only       -> <work>/decoder/{checkpoints,vae}/
 //                (skipped when decoder_steps is 0; the encoder and latents stay as they are)
 //   decoder-edges  a second decoder_only pass from the previous stage's VAE with object and
@@ -17,7 +20,8 @@
 //   classifier   ClassifierTrainer on the latent cache  -> <work>/classifier/{checkpoints,final}/
 //                (needs the diffusion stage's latent cache; not part of "all")
 //   classifier-export                                   -> <out>/classifier/ (an exported model)
-//   all          tokenizer, text-pretrain, autoencoder, diffusion, decoder, decoder-edges, export
+//   all          tokenizer, text-pretrain, autoencoder, diffusion, class-embeddings, decoder,
+//                decoder-edges, export
 //                in order
 //
 // Every stage is idempotent: a finished stage (its output exists) is skipped, an interrupted one
@@ -98,6 +102,10 @@ struct TrainingRunOptions {
   int64_t high_noise_min_t = 800;
   int64_t high_noise_start_step = 0;
   int64_t high_noise_end_step = -1;
+  // Class-embedding pass after the diffusion stage (0: none; see
+  // DiffusionTrainerOptions::class_embeddings_only): steps x unet_batch, warm-up + cosine LR.
+  int64_t class_embedding_steps = 0;
+  double class_embedding_lr = 1e-3;
   int64_t unet_batch = 64;
   double unet_lr = 4e-4;
   int64_t cache_size = 65536;
@@ -120,14 +128,15 @@ class TrainingRun {
  public:
   explicit TrainingRun(TrainingRunOptions options);
 
-  // stage: all | tokenizer | text-pretrain | autoencoder | diffusion | decoder | decoder-edges |
-  // export | classifier | classifier-export.
+  // stage: all | tokenizer | text-pretrain | autoencoder | diffusion | class-embeddings | decoder |
+  // decoder-edges | export | classifier | classifier-export.
   absl::Status Run(const std::string& stage);
 
   absl::Status Tokenizer();
   absl::Status TextPretrain();
   absl::Status Autoencoder();
   absl::Status Diffusion();
+  absl::Status ClassEmbeddings();
   absl::Status Decoder();
   absl::Status EdgeDecoder();
   absl::Status Export();
@@ -145,6 +154,12 @@ class TrainingRun {
   std::filesystem::path FinalVaeDir() const;
   std::filesystem::path LatentsDir() const { return options_.work_dir / "latents"; }
   std::filesystem::path DiffusionDir() const { return options_.work_dir / "diffusion"; }
+  std::filesystem::path ClassEmbeddingsDir() const {
+    return options_.work_dir / "class-embeddings";
+  }
+  // The UNet + text encoder the export ships: the class-embedding pass's final/ when it has run,
+  // else the diffusion stage's.
+  std::filesystem::path FinalDiffusionDir() const;
   std::filesystem::path ClassifierDir() const { return options_.work_dir / "classifier"; }
 
  private:

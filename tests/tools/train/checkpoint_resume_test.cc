@@ -2,6 +2,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <map>
+#include <set>
+#include <string>
+
 #include "core/io/model_config.h"
 #include "core/sampling/noise_schedule.h"
 #include "tests/testing/fixtures.h"
@@ -155,6 +159,107 @@ TEST(DiffusionTrainerTest, DroppedConditionsTakeTheirNullValues) {
   EXPECT_TRUE(torch::all((k.class_labels >= 0) & (k.class_labels <= 18)).item<bool>());
   EXPECT_EQ(k.timesteps.size(0), 8);
   EXPECT_TRUE(torch::all((k.timesteps >= 0) & (k.timesteps < 1000)).item<bool>());
+}
+
+DiffusionTrainerOptions ClassPass(uint64_t seed) {
+  DiffusionTrainerOptions o = TinyDiffusion(seed);
+  o.class_embeddings_only = true;
+  o.weight_decay = 0.0;
+  o.ema_decay = 0.0;
+  o.batch_size = 8;
+  o.lr.peak_lr = 0.05;
+  return o;
+}
+
+TEST(DiffusionTrainerTest, ClassEmbeddingPassBatchesOnlyLabelledExamplesWithClassAlone) {
+  LatentCache cache = FakeCache();
+  const auto labels = cache.class_label.accessor<int64_t, 1>();
+  DiffusionTrainer t(ClassPass(1), &cache, EmptyIds(), ldm::testing::TempDir("class_pass_batch"));
+  for (int64_t step = 0; step < 3; ++step) {
+    DiffusionBatch b = t.MakeBatch(step);
+    // Every example is class-labelled (none is the null class), with the empty prompt and no map.
+    EXPECT_TRUE(torch::all((b.class_labels >= 0) & (b.class_labels < 18)).item<bool>());
+    EXPECT_EQ(b.sample.narrow(1, 4, 7).abs().sum().item<double>(), 0.0);
+    for (int64_t i = 0; i < 8; ++i) {
+      EXPECT_TRUE(torch::equal(b.token_ids[i], torch::tensor(EmptyIds(), torch::kInt64)));
+    }
+  }
+  // The labelled examples are drawn, not only the first one: more than one class appears.
+  std::set<int64_t> seen;
+  for (int64_t step = 0; step < 4; ++step) {
+    DiffusionBatch b = t.MakeBatch(step);
+    for (int64_t i = 0; i < 8; ++i) seen.insert(b.class_labels[i].item<int64_t>());
+  }
+  EXPECT_GT(seen.size(), 3u);
+  int64_t labelled = 0;
+  for (int64_t i = 0; i < cache.size(); ++i) labelled += labels[i] >= 0 ? 1 : 0;
+  ASSERT_GT(labelled, 0);
+  // A cache without class labels cannot feed the pass.
+  LatentCache unlabelled = FakeCache();
+  unlabelled.class_label.fill_(-1);
+  EXPECT_THROW(DiffusionTrainer(ClassPass(1), &unlabelled, EmptyIds(),
+                                ldm::testing::TempDir("class_pass_unlabelled")),
+               c10::Error);
+  DiffusionTrainerOptions probe = ClassPass(1);
+  probe.position_probe_weight = 0.1;
+  EXPECT_THROW(
+      DiffusionTrainer(probe, &cache, EmptyIds(), ldm::testing::TempDir("class_pass_probe")),
+      c10::Error);
+}
+
+TEST(DiffusionTrainerTest, ClassEmbeddingPassTrainsOnlyTheLabelledClassRowsAndResumesExactly) {
+  StopSignal::Set(false);
+  const fs::path dir = ldm::testing::TempDir("class_pass_train");
+  LatentCache cache = FakeCache();
+  // A base model's weights (any: the tiny untrained one) as a finished diffusion stage writes them.
+  DiffusionTrainer base(TinyDiffusion(5), &cache, EmptyIds(), dir / "base");
+  ASSERT_TRUE(base.WriteFinal().ok());
+  const fs::path unet = dir / "base" / "final" / "unet.safetensors";
+  const fs::path text = dir / "base" / "final" / "text_encoder.safetensors";
+
+  DiffusionTrainer a(ClassPass(1), &cache, EmptyIds(), dir / "a");
+  ASSERT_TRUE(a.InitWeights(unet, text, /*round_to_float16=*/true).ok());
+  // The start is the base model rounded to float16, the precision the exporter ships.
+  for (const auto& p : base.model()->named_parameters()) {
+    if (p.key().rfind("unet.", 0) != 0 && p.key().rfind("text_encoder.", 0) != 0) continue;
+    EXPECT_TRUE(torch::equal(a.model()->named_parameters()[p.key()],
+                             p.value().to(torch::kHalf).to(torch::kFloat)))
+        << p.key();
+  }
+  std::map<std::string, torch::Tensor> start;
+  for (const auto& p : a.model()->named_parameters()) start[p.key()] = p.value().detach().clone();
+  ASSERT_TRUE(*a.Train(false));
+  for (const auto& p : a.model()->named_parameters()) {
+    if (p.key() != "unet.class_embedding.weight") {
+      EXPECT_TRUE(torch::equal(p.value(), start.at(p.key()))) << p.key() << " moved";
+      continue;
+    }
+    const torch::Tensor moved = (p.value() - start.at(p.key())).abs().sum(1);
+    // The null class row (18) is untouched bit for bit; the trained classes' rows moved.
+    EXPECT_EQ(moved[18].item<double>(), 0.0);
+    EXPECT_GT(moved.narrow(0, 0, 18).gt(0).sum().item<int64_t>(), 3);
+  }
+  // Stopped after 2 steps and resumed: the same weights and loss as one run.
+  DiffusionTrainer first(ClassPass(1), &cache, EmptyIds(), dir / "b");
+  ASSERT_TRUE(first.InitWeights(unet, text, true).ok());
+  EXPECT_FALSE(*first.Train(false, 2));
+  DiffusionTrainer resumed(ClassPass(1), &cache, EmptyIds(), dir / "b");
+  ASSERT_TRUE(resumed.InitWeights(unet, text, true).ok());
+  ASSERT_TRUE(*resumed.Train(true));
+  EXPECT_EQ(resumed.last_loss(), a.last_loss());
+  ExpectSameParameters(*a.model(), *resumed.model());
+  // With no EMA the final weights are the trained ones exactly.
+  ASSERT_TRUE(a.WriteFinal().ok());
+  DiffusionTrainer reread(ClassPass(1), &cache, EmptyIds(), dir / "c");
+  ASSERT_TRUE(reread
+                  .InitWeights(dir / "a" / "final" / "unet.safetensors",
+                               dir / "a" / "final" / "text_encoder.safetensors", false)
+                  .ok());
+  ExpectSameParameters(*a.model(), *reread.model());
+  // A missing file is an error that names it.
+  absl::Status missing = reread.InitWeights(dir / "nope.safetensors", text, false);
+  EXPECT_FALSE(missing.ok());
+  EXPECT_NE(missing.message().find("nope.safetensors"), std::string::npos) << missing;
 }
 
 TEST(DiffusionTrainerTest, AlphasCumprodMatchesCoresNoiseScheduleForEveryRecipe) {

@@ -30,8 +30,10 @@ TEST(TrainingRunTest, AllStagesProduceALoadableModel) {
   std::ifstream in(dir / "work" / "autoencoder" / "vae" / "metrics.json");
   nlohmann::json metrics = nlohmann::json::parse(in);
   EXPECT_GT(metrics["scaling_factor"].get<double>(), 0.0);
-  // Decoder fine-tuning is off by default.
+  // Decoder fine-tuning and the class-embedding pass are off by default.
   EXPECT_FALSE(fs::exists(dir / "work" / "decoder"));
+  EXPECT_FALSE(fs::exists(dir / "work" / "class-embeddings"));
+  EXPECT_EQ(run.FinalDiffusionDir(), dir / "work" / "diffusion" / "final");
   // Finished stages are skipped on a rerun; export runs again.
   TrainingRun again(Tiny(dir));
   s = again.Run("all");
@@ -87,6 +89,47 @@ TEST(TrainingRunTest, DecoderStageFineTunesTheExportedVaeAfterDiffusion) {
   EXPECT_TRUE(torch::allclose(shipped, conv_out(tuned), 1e-3, 1e-3));
   EXPECT_FALSE(torch::equal(conv_out(tuned), conv_out(dir / "work" / "autoencoder" / "vae")));
   EXPECT_TRUE(Pipeline::Load(dir / "model").ok());
+}
+
+TEST(TrainingRunTest, ClassEmbeddingStageTunesTheFinishedUNetsClassRowsAndIsShipped) {
+  StopSignal::Set(false);
+  const fs::path dir = ldm::testing::TempDir("training_run_class_embeddings");
+  TrainingRunOptions o = Tiny(dir);
+  o.class_embedding_steps = 2;
+  o.class_embedding_lr = 0.05;
+  // Not before the diffusion stage has finished.
+  ASSERT_TRUE(TrainingRun(o).Run("tokenizer").ok());
+  ASSERT_TRUE(TrainingRun(o).Run("autoencoder").ok());
+  absl::Status s = TrainingRun(o).Run("class-embeddings");
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_NE(s.message().find("diffusion"), std::string::npos) << s;
+  s = TrainingRun(o).Run("all");
+  ASSERT_TRUE(s.ok()) << s;
+  const fs::path tuned = dir / "work" / "class-embeddings" / "final";
+  const fs::path base = dir / "work" / "diffusion" / "final";
+  EXPECT_EQ(TrainingRun(o).FinalDiffusionDir(), tuned);
+  auto weight = [](const fs::path& file, const std::string& name) {
+    return SafeTensorsFile::Open(file).value()->Get(name).value().to(torch::kFloat32);
+  };
+  const fs::path shipped = dir / "model" / "unet" / "diffusion_pytorch_model.safetensors";
+  const std::string table = "class_embedding.weight";
+  // The class rows moved, the null row and every other weight are the base's (as float16).
+  const torch::Tensor rows = weight(tuned / "unet.safetensors", table);
+  const torch::Tensor base_rows = weight(base / "unet.safetensors", table).to(torch::kHalf);
+  EXPECT_FALSE(torch::equal(rows.narrow(0, 0, 18).to(torch::kHalf), base_rows.narrow(0, 0, 18)));
+  EXPECT_TRUE(torch::equal(rows[18].to(torch::kHalf), base_rows[18]));
+  EXPECT_TRUE(torch::equal(
+      weight(tuned / "unet.safetensors", "conv_in.weight"),
+      weight(base / "unet.safetensors", "conv_in.weight").to(torch::kHalf).to(torch::kFloat32)));
+  // The export ships the tuned rows and records the pass.
+  EXPECT_TRUE(torch::equal(weight(shipped, table).to(torch::kHalf), rows.to(torch::kHalf)));
+  const nlohmann::json extras =
+      nlohmann::json::parse(std::ifstream(dir / "model" / "ldm_model.json"));
+  EXPECT_EQ(extras["training"]["class_embedding_steps"], 2);
+  EXPECT_EQ(extras["training"]["diffusion_steps"], o.unet_steps);
+  EXPECT_TRUE(Pipeline::Load(dir / "model").ok());
+  // A finished pass is skipped on a rerun.
+  EXPECT_TRUE(TrainingRun(o).Run("class-embeddings").ok());
 }
 
 TEST(TrainingRunTest, EdgeDecoderStageContinuesFromTheDecoderStageAndIsShipped) {
