@@ -257,6 +257,23 @@ absl::StatusOr<LatentCache> TrainingRun::BuildLatentCache(const ClipTokenizer& t
   return LatentCache::Build(co, builder, vae, tokenizer, LatentsDir(), options_.device);
 }
 
+DiffusionTrainerOptions TrainingRun::CommonDiffusionOptions(const ClipTokenizer& tokenizer,
+                                                            double scaling_factor) const {
+  DiffusionTrainerOptions o;
+  o.unet = options_.configs.unet;
+  o.text = TextConfig(tokenizer);
+  o.scaling_factor = scaling_factor;
+  o.seed = options_.seed;
+  o.batch_size = options_.unet_batch;
+  o.ema_decay = options_.ema_decay;
+  o.null_class_label = kNullClassLabel;
+  o.checkpoint_every_steps = options_.checkpoint_steps;
+  o.checkpoint_every_seconds = options_.checkpoint_seconds;
+  o.log_every = options_.log_every;
+  o.device = options_.device;
+  return o;
+}
+
 ClipTextConfig TrainingRun::TextConfig(const ClipTokenizer& tokenizer) const {
   ClipTextConfig text = options_.configs.text;
   text.vocab_size = tokenizer.vocab_size();
@@ -305,9 +322,7 @@ absl::Status TrainingRun::Diffusion() {
                        LoadAutoencoderKL(VaeDir(), options_.device, torch::kFloat32));
   LDM_ASSIGN_OR_RETURN(LatentCache cache, BuildLatentCache(tokenizer, vae, /*read_only=*/false));
 
-  DiffusionTrainerOptions o;
-  o.unet = options_.configs.unet;
-  o.text = TextConfig(tokenizer);
+  DiffusionTrainerOptions o = CommonDiffusionOptions(tokenizer, vae->config().scaling_factor);
   LDM_ASSIGN_OR_RETURN(o.scheduler, DiffusionScheduler(/*for_training=*/true));
   o.text_lr_scale = options_.text_lr_scale;
   o.position_probe_weight = options_.position_probe_weight;
@@ -319,19 +334,10 @@ absl::Status TrainingRun::Diffusion() {
   o.high_noise_end_step = options_.high_noise_end_step;
   o.dropout = {.drop_all_probability = options_.cond_drop_all,
                .keep_probability = options_.cond_keep};
-  o.scaling_factor = vae->config().scaling_factor;
-  o.seed = options_.seed;
   o.steps = options_.unet_steps;
-  o.batch_size = options_.unet_batch;
   const int64_t lr_steps =
       options_.unet_lr_steps > 0 ? options_.unet_lr_steps : options_.unet_steps;
   o.lr = LrScheduleOptions::WarmupCosine(options_.unet_lr, lr_steps, 200, 0.1);
-  o.ema_decay = options_.ema_decay;
-  o.null_class_label = kNullClassLabel;
-  o.checkpoint_every_steps = options_.checkpoint_steps;
-  o.checkpoint_every_seconds = options_.checkpoint_seconds;
-  o.log_every = options_.log_every;
-  o.device = options_.device;
   DiffusionTrainer trainer(o, &cache, tokenizer.Encode("").input_ids, DiffusionDir());
   if (options_.text_pretrain_steps > 0) {
     const fs::path init = TextPretrainDir() / "final" / "text_encoder.safetensors";
@@ -392,26 +398,17 @@ absl::Status TrainingRun::ClassEmbeddings() {
   // The diffusion stage's latent cache; chunks that are missing (a work dir rebuilt from an
   // exported model's tokenizer and VAE) are encoded exactly as that stage would.
   LDM_ASSIGN_OR_RETURN(LatentCache cache, BuildLatentCache(tokenizer, vae, /*read_only=*/false));
-  DiffusionTrainerOptions o;
-  o.unet = options_.configs.unet;
-  o.text = TextConfig(tokenizer);
+  DiffusionTrainerOptions o = CommonDiffusionOptions(tokenizer, vae->config().scaling_factor);
   LDM_ASSIGN_OR_RETURN(o.scheduler, DiffusionScheduler(/*for_training=*/false));
   o.class_embeddings_only = true;
-  o.scaling_factor = vae->config().scaling_factor;
   // Its own random streams: not a replay of the diffusion stage's first steps.
   o.seed = options_.seed + 2;
   o.steps = options_.class_embedding_steps;
-  o.batch_size = options_.unet_batch;
   o.lr = LrScheduleOptions::WarmupCosine(options_.class_embedding_lr, o.steps, 50, 0.1);
   // No decay (it would shrink the null row, which gets no gradient) and no EMA (a short pass at a
   // decaying LR; an EMA would also round the frozen weights): the last step's weights ship.
   o.weight_decay = 0.0;
   o.ema_decay = 0.0;
-  o.null_class_label = kNullClassLabel;
-  o.checkpoint_every_steps = options_.checkpoint_steps;
-  o.checkpoint_every_seconds = options_.checkpoint_seconds;
-  o.log_every = options_.log_every;
-  o.device = options_.device;
   std::optional<DiffusionTrainer> trainer;
   LDM_RETURN_IF_ERROR(TorchGuard("class-embeddings", [&]() -> absl::Status {
     trainer.emplace(o, &cache, tokenizer.Encode("").input_ids, ClassEmbeddingsDir());

@@ -40,6 +40,7 @@
 #include "absl/status/statusor.h"
 #include "core/text/clip_tokenizer.h"
 #include "tools/train/autoencoder_trainer.h"
+#include "tools/train/diffusion_trainer.h"
 #include "tools/train/latent_cache.h"
 #include "tools/train/toy_model_configs.h"
 
@@ -178,6 +179,10 @@ class TrainingRun {
   // pinned config differs from the run's (a resumed UNet must not switch schedules), else pins
   // it. Otherwise: the pinned config, or the run's when none is pinned (runs before session 5).
   absl::StatusOr<nlohmann::json> DiffusionScheduler(bool for_training) const;
+  // What the diffusion stage and the class-embedding pass share: the model configs, the VAE's
+  // scaling factor, seed, batch size, null class, checkpointing, logging and device.
+  DiffusionTrainerOptions CommonDiffusionOptions(const ClipTokenizer& tokenizer,
+                                                 double scaling_factor) const;
   // configs.text with the learned tokenizer's vocabulary size, EOS id and length.
   ClipTextConfig TextConfig(const ClipTokenizer& tokenizer) const;
   absl::Status TrainAutoencoder(const char* stage, const AutoencoderTrainerOptions& o,
