@@ -62,7 +62,7 @@ void Worker::Stop() {
     (void)now;
   }
   active_.clear();
-  UpdateCounts();
+  UpdateCountsAndSettle();
 }
 
 void Worker::Loop() {
@@ -82,15 +82,15 @@ bool Worker::RunOnce() {
   SweepCancelled(now);
   admitting_ = true;
   Admit(now);
-  UpdateCounts();
+  UpdateCountsAndSettle();
   admitting_ = false;
   if (active_.empty()) return false;
   StepNextGroup();
-  UpdateCounts();
+  UpdateCountsAndSettle();
   return true;
 }
 
-void Worker::UpdateCounts() {
+void Worker::UpdateCountsAndSettle() {
   int jobs = 0, rows = 0;
   for (const auto& r : active_) {
     jobs += static_cast<int>(r->jobs.size());
@@ -99,6 +99,12 @@ void Worker::UpdateCounts() {
   active_jobs_ = jobs;
   active_rows_ = rows;
   metrics_->ActiveJobs(options_.index, jobs);
+  // Only now may the clients of requests that left active_ hear their outcome (see the header).
+  // Drain cannot lose one in between: Scheduler::Drain stops the workers (this thread finishes
+  // its iteration) and then waits for the encoder pool.
+  std::vector<std::function<void()>> outcomes;
+  outcomes.swap(deferred_);
+  for (auto& outcome : outcomes) outcome();
 }
 
 void Worker::FinishWithError(RequestState& state, const absl::Status& status,
@@ -120,14 +126,15 @@ void Worker::SweepCancelled(absl::Time now) {
   for (auto& r : active_) {
     RequestState& state = *r->state;
     if (auto reason = state.cancel_reason(); reason.has_value()) {
-      FinishWithError(state, *reason, "client");
+      Defer([this, s = r->state, status = *reason] { FinishWithError(*s, status, "client"); });
       r.reset();
       removed = true;
     } else if (state.request().deadline.has_value() && now >= *state.request().deadline) {
-      FinishWithError(state,
-                      absl::DeadlineExceededError(absl::StrCat(
-                          "request ", state.id(), ": deadline passed during generation")),
-                      "deadline");
+      Defer([this, s = r->state,
+             status = absl::DeadlineExceededError(
+                 absl::StrCat("request ", state.id(), ": deadline passed during generation"))] {
+        FinishWithError(*s, status, "deadline");
+      });
       r.reset();
       removed = true;
     }
@@ -297,7 +304,7 @@ void Worker::StepNextGroup() {
         const uint64_t seed = r->jobs[i]->seed();
         auto image = std::make_shared<Image8>(*std::move(mine[i]));
         const int level = options_.image_png_level;
-        encoder_->Submit([this, state, image, i, seed, level] {
+        auto encode = [this, state, image, i, seed, level] {
           absl::StatusOr<std::string> png = EncodePng(*image, level);
           if (!png.ok()) {
             FinishWithError(*state, png.status(), nullptr);
@@ -318,7 +325,9 @@ void Worker::StepNextGroup() {
                 state->id(), state->request().model, image->width, image->height, t.steps,
                 state->num_images(), t.batch_rows_max, t.queue_seconds, t.run_seconds);
           }
-        });
+        };
+        // Submitted once the counts no longer include the request (see the header).
+        Defer([this, encode] { encoder_->Submit(encode); });
       }
       r->jobs.clear();
       r->state = nullptr;
@@ -368,7 +377,7 @@ void Worker::Fail(ActiveRequest& request, const absl::Status& status) {
     named = absl::Status(status.code(),
                          absl::StrCat("request ", request.state->id(), ": ", status.message()));
   }
-  FinishWithError(*request.state, named, nullptr);
+  Defer([this, s = request.state, named] { FinishWithError(*s, named, nullptr); });
   request.jobs.clear();
   request.state = nullptr;
 }

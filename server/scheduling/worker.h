@@ -12,10 +12,16 @@
 //      upscaler's engine and stays active (a second stage in the same loop: no thread waits, the
 //      jobs batch with other jobs of the upscaler's latent shape). Progress counts both stages.
 // A job whose step fails fails its request alone; the worker goes on.
+// Order of outcomes: what ends a request on the loop thread (its failure, cancellation, or the
+// hand-off of its images to the encoder pool) happens only after the worker's counts and the
+// ldm_active_jobs gauge no longer include it, so a client that scrapes /metrics as soon as it
+// hears "done" or an error sees settled gauges (the request's own counters are recorded by
+// RequestState's finish hook, also before the client hears).
 // Thread safety: Start/Stop from one controlling thread; the accessors are thread-safe.
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -78,7 +84,10 @@ class Worker {
   absl::Status StartUpscale(ActiveRequest& request, std::vector<absl::StatusOr<Image8>>& images);
   void Fail(ActiveRequest& request, const absl::Status& status);
   void FinishWithError(RequestState& state, const absl::Status& status, const char* cancel_reason);
-  void UpdateCounts();
+  // Updates the counts and the gauge, then runs the outcomes deferred since the last call.
+  void UpdateCountsAndSettle();
+  // Queues what tells a request's client its outcome until the next UpdateCountsAndSettle.
+  void Defer(std::function<void()> outcome) { deferred_.push_back(std::move(outcome)); }
   int RowsOf(const RequestState& state) const;
 
   const WorkerOptions options_;
@@ -92,6 +101,7 @@ class Worker {
   std::vector<std::unique_ptr<ActiveRequest>> active_;
   size_t next_group_ = 0;
   double step_seconds_ewma_ = 0.0;  // per model call, for deadline estimates
+  std::vector<std::function<void()>> deferred_;
 
   std::atomic<int> active_jobs_{0};
   std::atomic<bool> admitting_{false};

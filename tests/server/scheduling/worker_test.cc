@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <memory>
+#include <string>
+#include <utility>
+
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/fake_engine.h"
 #include "tests/testing/recording_sink.h"
@@ -11,6 +16,31 @@ namespace {
 
 using testing::FakeEngine;
 using testing::RecordingSink;
+
+// Keeps the last ldm_active_jobs value the worker reported.
+class ActiveJobsGauge : public SchedulerMetrics {
+ public:
+  void ActiveJobs(int worker, int jobs) override { jobs_ = jobs; }
+  int value() const { return jobs_.load(); }
+
+ private:
+  std::atomic<int> jobs_{-1};
+};
+
+// A RecordingSink that notes the gauge's value at the moment it hears the outcome.
+class GaugeAtDoneSink : public RecordingSink {
+ public:
+  explicit GaugeAtDoneSink(const ActiveJobsGauge* gauge) : gauge_(gauge) {}
+  void OnDone(const absl::Status& status, const server::RequestTimings& t) override {
+    at_done_ = gauge_->value();
+    RecordingSink::OnDone(status, t);
+  }
+  int at_done() const { return at_done_.load(); }
+
+ private:
+  const ActiveJobsGauge* gauge_;
+  std::atomic<int> at_done_{-1};
+};
 
 class WorkerTest : public ::testing::Test {
  protected:
@@ -87,7 +117,7 @@ class WorkerTest : public ::testing::Test {
   }
 
   testing::FakeClock clock_;
-  SchedulerMetrics metrics_;
+  ActiveJobsGauge metrics_;
   RequestQueue queue_{64};
   TaskPool pool_{2};
   FakeEngine* engine_ = nullptr;
@@ -142,6 +172,38 @@ TEST_F(WorkerTest, ARequestLargerThanTheBatchStillRunsAlone) {
   RunUntilIdle();
   EXPECT_TRUE(sa->status().ok());
   EXPECT_EQ(engine_->batch_rows(), (std::vector<int>{6, 6}));
+}
+
+TEST_F(WorkerTest, AClientHearsItsOutcomeOnlyAfterTheActiveJobsGaugeDropsItsRequest) {
+  // A client that scrapes /metrics on hearing "done" (or an error) must not still be counted in
+  // ldm_active_jobs: finished, failed and cancelled requests, each running alone.
+  MakeWorker(8);
+  auto run = [&](const std::string& id, const std::string& prompt, bool cancel) {
+    auto sink = std::make_shared<GaugeAtDoneSink>(&metrics_);
+    GenerationRequest r;
+    r.request_id = id;
+    r.model = "m";
+    r.sink = sink;
+    JobSpec spec;
+    spec.request_id = id;
+    spec.prompt = prompt;
+    spec.steps = 3;
+    spec.width = spec.height = 64;
+    r.images = {spec, spec};
+    auto state = std::make_shared<RequestState>(std::move(r), clock_.Now(), seq_++);
+    EXPECT_TRUE(queue_.Push(state).ok());
+    worker_->RunOnce();
+    EXPECT_EQ(metrics_.value(), 2) << id;  // both jobs counted while it runs
+    if (cancel) state->RequestCancel(absl::CancelledError("request " + id + ": cancelled"));
+    RunUntilIdle();
+    EXPECT_TRUE(sink->WaitDone()) << id;
+    return std::make_pair(sink->status().code(), sink->at_done());
+  };
+  EXPECT_EQ(run("ok", "p", false), std::make_pair(absl::StatusCode::kOk, 0));
+  EXPECT_EQ(run("failed", "fail-step", false), std::make_pair(absl::StatusCode::kInternal, 0));
+  EXPECT_EQ(run("cancelled", "p", true), std::make_pair(absl::StatusCode::kCancelled, 0));
+  EXPECT_EQ(run("undecodable", "fail-decode", false),
+            std::make_pair(absl::StatusCode::kInternal, 0));
 }
 
 TEST_F(WorkerTest, AFailingJobFailsAloneAndTheOthersFinish) {
