@@ -53,13 +53,14 @@ void Worker::Stop() {
   stop_ = true;
   queue_->Notify();
   if (thread_.joinable()) thread_.join();
-  const absl::Time now = clock_->Now();
+  // The loop thread has ended, so this thread owns active_ and deferred_ now.
   for (auto& r : active_) {
-    FinishWithError(*r->state,
-                    absl::UnavailableError(absl::StrCat("request ", r->state->id(),
-                                                        ": server stopped before it finished")),
-                    "shutdown");
-    (void)now;
+    Defer([this, s = r->state] {
+      FinishWithError(*s,
+                      absl::UnavailableError(
+                          absl::StrCat("request ", s->id(), ": server stopped before it finished")),
+                      "shutdown");
+    });
   }
   active_.clear();
   UpdateCountsAndSettle();

@@ -12,8 +12,8 @@
 //      upscaler's engine and stays active (a second stage in the same loop: no thread waits, the
 //      jobs batch with other jobs of the upscaler's latent shape). Progress counts both stages.
 // A job whose step fails fails its request alone; the worker goes on.
-// Order of outcomes: what ends a request on the loop thread (its failure, cancellation, or the
-// hand-off of its images to the encoder pool) happens only after the worker's counts and the
+// Order of outcomes: what ends a running request (its failure, cancellation, deadline, Stop(), or
+// the hand-off of its images to the encoder pool) happens only after the worker's counts and the
 // ldm_active_jobs gauge no longer include it, so a client that scrapes /metrics as soon as it
 // hears "done" or an error sees settled gauges (the request's own counters are recorded by
 // RequestState's finish hook, also before the client hears).

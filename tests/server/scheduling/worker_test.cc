@@ -206,6 +206,30 @@ TEST_F(WorkerTest, AClientHearsItsOutcomeOnlyAfterTheActiveJobsGaugeDropsItsRequ
             std::make_pair(absl::StatusCode::kInternal, 0));
 }
 
+TEST_F(WorkerTest, StopFailsRunningRequestsWithUnavailableAfterTheGaugeDropsThem) {
+  MakeWorker(8);
+  auto sink = std::make_shared<GaugeAtDoneSink>(&metrics_);
+  GenerationRequest r;
+  r.request_id = "long";
+  r.model = "m";
+  r.sink = sink;
+  JobSpec spec;
+  spec.request_id = "long";
+  spec.prompt = "p";
+  spec.steps = 100;
+  spec.width = spec.height = 64;
+  r.images = {spec};
+  ASSERT_TRUE(queue_.Push(std::make_shared<RequestState>(std::move(r), clock_.Now(), seq_++)).ok());
+  worker_->RunOnce();
+  EXPECT_EQ(metrics_.value(), 1);
+  worker_->Stop();
+  ASSERT_TRUE(sink->done());
+  EXPECT_EQ(sink->status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(sink->status().message().find("request long"), std::string::npos) << sink->status();
+  EXPECT_EQ(sink->at_done(), 0);
+  EXPECT_EQ(worker_->active_jobs(), 0);
+}
+
 TEST_F(WorkerTest, AFailingJobFailsAloneAndTheOthersFinish) {
   MakeWorker(8);
   auto [a, sa] = Push("bad", 4, 1.0, 1, 64, "fail-step");

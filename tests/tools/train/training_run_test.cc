@@ -18,6 +18,16 @@ namespace fs = std::filesystem;
 
 TrainingRunOptions Tiny(const fs::path& dir) { return testing::TinyRunOptions(dir); }
 
+// A tensor of a safetensors file, as float32.
+torch::Tensor SavedWeight(const fs::path& file, const std::string& name) {
+  return SafeTensorsFile::Open(file).value()->Get(name).value().to(torch::kFloat32);
+}
+
+// A tensor of a VAE folder's weights, as float32.
+torch::Tensor VaeWeight(const fs::path& vae_dir, const std::string& name) {
+  return SavedWeight(vae_dir / "diffusion_pytorch_model.safetensors", name);
+}
+
 TEST(TrainingRunTest, AllStagesProduceALoadableModel) {
   StopSignal::Set(false);
   const fs::path dir = ldm::testing::TempDir("training_run_all");
@@ -82,8 +92,7 @@ TEST(TrainingRunTest, DecoderStageFineTunesTheExportedVaeAfterDiffusion) {
   EXPECT_EQ(TrainingRun(o).FinalVaeDir(), tuned);
   // The shipped VAE is the fine-tuned one: its decoder differs from the autoencoder stage's.
   auto conv_out = [](const fs::path& vae_dir) {
-    auto file = SafeTensorsFile::Open(vae_dir / "diffusion_pytorch_model.safetensors");
-    return file.value()->Get("decoder.conv_out.weight").value().to(torch::kFloat32);
+    return VaeWeight(vae_dir, "decoder.conv_out.weight");
   };
   const torch::Tensor shipped = conv_out(dir / "model" / "vae");
   EXPECT_TRUE(torch::allclose(shipped, conv_out(tuned), 1e-3, 1e-3));
@@ -108,21 +117,19 @@ TEST(TrainingRunTest, ClassEmbeddingStageTunesTheFinishedUNetsClassRowsAndIsShip
   const fs::path tuned = dir / "work" / "class-embeddings" / "final";
   const fs::path base = dir / "work" / "diffusion" / "final";
   EXPECT_EQ(TrainingRun(o).FinalDiffusionDir(), tuned);
-  auto weight = [](const fs::path& file, const std::string& name) {
-    return SafeTensorsFile::Open(file).value()->Get(name).value().to(torch::kFloat32);
-  };
   const fs::path shipped = dir / "model" / "unet" / "diffusion_pytorch_model.safetensors";
   const std::string table = "class_embedding.weight";
   // The class rows moved, the null row and every other weight are the base's (as float16).
-  const torch::Tensor rows = weight(tuned / "unet.safetensors", table);
-  const torch::Tensor base_rows = weight(base / "unet.safetensors", table).to(torch::kHalf);
+  const torch::Tensor rows = SavedWeight(tuned / "unet.safetensors", table);
+  const torch::Tensor base_rows = SavedWeight(base / "unet.safetensors", table).to(torch::kHalf);
   EXPECT_FALSE(torch::equal(rows.narrow(0, 0, 18).to(torch::kHalf), base_rows.narrow(0, 0, 18)));
   EXPECT_TRUE(torch::equal(rows[18].to(torch::kHalf), base_rows[18]));
-  EXPECT_TRUE(torch::equal(
-      weight(tuned / "unet.safetensors", "conv_in.weight"),
-      weight(base / "unet.safetensors", "conv_in.weight").to(torch::kHalf).to(torch::kFloat32)));
+  EXPECT_TRUE(torch::equal(SavedWeight(tuned / "unet.safetensors", "conv_in.weight"),
+                           SavedWeight(base / "unet.safetensors", "conv_in.weight")
+                               .to(torch::kHalf)
+                               .to(torch::kFloat32)));
   // The export ships the tuned rows and records the pass.
-  EXPECT_TRUE(torch::equal(weight(shipped, table).to(torch::kHalf), rows.to(torch::kHalf)));
+  EXPECT_TRUE(torch::equal(SavedWeight(shipped, table).to(torch::kHalf), rows.to(torch::kHalf)));
   const nlohmann::json extras =
       nlohmann::json::parse(std::ifstream(dir / "model" / "ldm_model.json"));
   EXPECT_EQ(extras["training"]["class_embedding_steps"], 2);
@@ -143,19 +150,15 @@ TEST(TrainingRunTest, EdgeDecoderStageContinuesFromTheDecoderStageAndIsShipped) 
   ASSERT_TRUE(s.ok()) << s;
   const fs::path edges = dir / "work" / "decoder-edges" / "vae";
   EXPECT_EQ(TrainingRun(o).FinalVaeDir(), edges);
-  auto weight = [](const fs::path& vae_dir, const std::string& name) {
-    auto file = SafeTensorsFile::Open(vae_dir / "diffusion_pytorch_model.safetensors");
-    return file.value()->Get(name).value().to(torch::kFloat32);
-  };
   const fs::path decoder = dir / "work" / "decoder" / "vae";
   // Decoder-only again: the encoder is the decoder stage's (and the autoencoder's), the decoder
   // moved on from it, and the export ships it.
-  EXPECT_TRUE(torch::equal(weight(edges, "encoder.conv_in.weight"),
-                           weight(decoder, "encoder.conv_in.weight")));
-  EXPECT_FALSE(torch::equal(weight(edges, "decoder.conv_out.weight"),
-                            weight(decoder, "decoder.conv_out.weight")));
-  EXPECT_TRUE(torch::allclose(weight(dir / "model" / "vae", "decoder.conv_out.weight"),
-                              weight(edges, "decoder.conv_out.weight"), 1e-3, 1e-3));
+  EXPECT_TRUE(torch::equal(VaeWeight(edges, "encoder.conv_in.weight"),
+                           VaeWeight(decoder, "encoder.conv_in.weight")));
+  EXPECT_FALSE(torch::equal(VaeWeight(edges, "decoder.conv_out.weight"),
+                            VaeWeight(decoder, "decoder.conv_out.weight")));
+  EXPECT_TRUE(torch::allclose(VaeWeight(dir / "model" / "vae", "decoder.conv_out.weight"),
+                              VaeWeight(edges, "decoder.conv_out.weight"), 1e-3, 1e-3));
   const nlohmann::json extras =
       nlohmann::json::parse(std::ifstream(dir / "model" / "ldm_model.json"));
   EXPECT_EQ(extras["training"]["edge_decoder_finetune_steps"], 2);
