@@ -114,34 +114,8 @@ DiffusionTrainer::DiffusionTrainer(DiffusionTrainerOptions options, const Latent
   auto adamw = [&](double lr) {
     return torch::optim::AdamWOptions(lr).betas({0.9, 0.999}).weight_decay(options_.weight_decay);
   };
-  if (options_.class_embeddings_only) {
-    TORCH_CHECK(options_.unet.num_class_embeds > 0,
-                "class_embeddings_only needs a UNet with num_class_embeds > 0");
-    TORCH_CHECK(options_.position_probe_weight == 0 && options_.grounding_weight == 0,
-                "class_embeddings_only trains no probe and no attention: position_probe_weight "
-                "and grounding_weight must be 0, got ",
-                options_.position_probe_weight, " and ", options_.grounding_weight);
-    TORCH_CHECK(options_.null_class_label >= 0 &&
-                    options_.null_class_label < options_.unet.num_class_embeds,
-                "null_class_label ", options_.null_class_label, " is not a row of the ",
-                options_.unet.num_class_embeds, " class embeddings");
-    torch::Tensor labels = cache_->class_label.to(torch::kCPU).contiguous();
-    const auto acc = labels.accessor<int64_t, 1>();
-    for (int64_t i = 0; i < labels.size(0); ++i) {
-      TORCH_CHECK(acc[i] < options_.unet.num_class_embeds, "cache example ", i, " has class ",
-                  acc[i], ", the UNet has ", options_.unet.num_class_embeds, " class embeddings");
-      if (acc[i] >= 0 && acc[i] != options_.null_class_label) labelled_.push_back(i);
-    }
-    TORCH_CHECK(!labelled_.empty(), "class_embeddings_only: the latent cache of ", labels.size(0),
-                " examples has no class-labelled one");
-    torch::Tensor table;
-    for (auto& p : model_->named_parameters()) {
-      const bool train = p.key() == "unet.class_embedding.weight";
-      p.value().set_requires_grad(train);
-      if (train) table = p.value();
-    }
-    optimizer_ = std::make_unique<torch::optim::AdamW>(std::vector<torch::Tensor>{table},
-                                                       adamw(options_.lr.peak_lr));
+  if (options_.tuned != DiffusionTrainerOptions::TunedPart::kAll) {
+    optimizer_ = std::make_unique<torch::optim::AdamW>(FreezeAllBut(), adamw(options_.lr.peak_lr));
   } else if (options_.text_lr_scale == 1.0) {
     optimizer_ =
         std::make_unique<torch::optim::AdamW>(model_->parameters(), adamw(options_.lr.peak_lr));
@@ -156,6 +130,68 @@ DiffusionTrainer::DiffusionTrainer(DiffusionTrainerOptions options, const Latent
     optimizer_ = std::make_unique<torch::optim::AdamW>(std::move(groups));
   }
   ema_ = std::make_unique<EmaWeights>(*model_, options_.ema_decay);
+}
+
+std::vector<torch::Tensor> DiffusionTrainer::FreezeAllBut() {
+  using TunedPart = DiffusionTrainerOptions::TunedPart;
+  const bool classes = options_.tuned == TunedPart::kClassEmbeddings;
+  const char* name = PassName();
+  TORCH_CHECK(options_.position_probe_weight == 0, name,
+              " trains no probe: position_probe_weight must be 0, got ",
+              options_.position_probe_weight);
+  if (classes) {
+    TORCH_CHECK(options_.grounding_weight == 0, name,
+                " trains no attention: grounding_weight must be 0, got ",
+                options_.grounding_weight);
+    TORCH_CHECK(options_.unet.num_class_embeds > 0, name,
+                " needs a UNet with num_class_embeds > 0");
+    TORCH_CHECK(options_.null_class_label >= 0 &&
+                    options_.null_class_label < options_.unet.num_class_embeds,
+                "null_class_label ", options_.null_class_label, " is not a row of the ",
+                options_.unet.num_class_embeds, " class embeddings");
+    torch::Tensor labels = cache_->class_label.to(torch::kCPU).contiguous();
+    const auto acc = labels.accessor<int64_t, 1>();
+    for (int64_t i = 0; i < labels.size(0); ++i) {
+      TORCH_CHECK(acc[i] < options_.unet.num_class_embeds, "cache example ", i, " has class ",
+                  acc[i], ", the UNet has ", options_.unet.num_class_embeds, " class embeddings");
+      if (acc[i] >= 0 && acc[i] != options_.null_class_label) pool_.push_back(i);
+    }
+    TORCH_CHECK(!pool_.empty(), name, ": the latent cache of ", labels.size(0),
+                " examples has no class-labelled one");
+  } else {
+    // Map samples carry no caption: their token ids are the empty prompt's.
+    torch::Tensor ids = cache_->token_ids.to(torch::kCPU);
+    TORCH_CHECK(ids.size(1) == empty_ids_.size(0), name, ": the cache's ", ids.size(1),
+                " tokens per example differ from the empty prompt's ", empty_ids_.size(0));
+    torch::Tensor captioned = ids.ne(empty_ids_.unsqueeze(0)).any(1).contiguous();
+    const auto acc = captioned.accessor<bool, 1>();
+    for (int64_t i = 0; i < captioned.size(0); ++i) {
+      if (acc[i]) pool_.push_back(i);
+    }
+    TORCH_CHECK(!pool_.empty(), name, ": the latent cache of ", ids.size(0),
+                " examples has no captioned one");
+  }
+  std::vector<torch::Tensor> weights;
+  for (auto& p : model_->named_parameters()) {
+    const bool train = classes ? p.key() == "unet.class_embedding.weight"
+                               : p.key().rfind("text_encoder.", 0) == 0;
+    p.value().set_requires_grad(train);
+    if (train) weights.push_back(p.value());
+  }
+  TORCH_CHECK(!weights.empty(), name, ": the model has nothing to tune");
+  return weights;
+}
+
+const char* DiffusionTrainer::PassName() const {
+  switch (options_.tuned) {
+    case DiffusionTrainerOptions::TunedPart::kAll:
+      return "diffusion";
+    case DiffusionTrainerOptions::TunedPart::kClassEmbeddings:
+      return "class-embeddings";
+    case DiffusionTrainerOptions::TunedPart::kTextEncoder:
+      return "text-encoder";
+  }
+  return "diffusion";
 }
 
 absl::Status DiffusionTrainer::InitTextEncoder(const fs::path& safetensors) {
@@ -210,9 +246,8 @@ DiffusionBatch DiffusionTrainer::MakeBatch(int64_t step) const {
   std::vector<int64_t> index(b);
   for (int64_t i = 0; i < b; ++i) {
     const uint64_t h = TrainRng::Hash(options_.seed, RngStream::kDiffusionIndex, step, i);
-    index[i] = labelled_.empty()
-                   ? static_cast<int64_t>(h % static_cast<uint64_t>(n))
-                   : labelled_[static_cast<size_t>(h % static_cast<uint64_t>(labelled_.size()))];
+    index[i] = pool_.empty() ? static_cast<int64_t>(h % static_cast<uint64_t>(n))
+                             : pool_[static_cast<size_t>(h % static_cast<uint64_t>(pool_.size()))];
   }
   torch::Tensor idx = torch::tensor(index, torch::kInt64);
   torch::Generator gen = TrainRng::Generator(options_.seed, RngStream::kDiffusionNoise, step);
@@ -245,9 +280,18 @@ DiffusionBatch DiffusionTrainer::MakeBatch(int64_t step) const {
   ConditionDropout dropout(options_.dropout);
   auto cls_acc = cls.accessor<int64_t, 1>();
   for (int64_t i = 0; i < b; ++i) {
-    const ConditionKeep keep = options_.class_embeddings_only
-                                   ? ConditionKeep{.text = false, .class_label = true, .map = false}
-                                   : dropout.Draw(options_.seed, static_cast<uint64_t>(step), i);
+    ConditionKeep keep;
+    switch (options_.tuned) {
+      case DiffusionTrainerOptions::TunedPart::kAll:
+        keep = dropout.Draw(options_.seed, static_cast<uint64_t>(step), i);
+        break;
+      case DiffusionTrainerOptions::TunedPart::kClassEmbeddings:
+        keep = {.text = false, .class_label = true, .map = false};
+        break;
+      case DiffusionTrainerOptions::TunedPart::kTextEncoder:
+        keep = {.text = true, .class_label = false, .map = false};
+        break;
+    }
     if (!keep.text) {
       ids[i].copy_(empty_ids_);
       if (out.grounding_tokens.defined()) out.grounding_tokens[i].fill_(-1);
@@ -300,14 +344,16 @@ void DiffusionTrainer::AddAuxiliaryLosses(const DiffusionBatch& batch,
     torch::Tensor probe = model_->position_probe->Loss(intermediates);
     last_probe_loss_ = probe.item<double>();
     total = total + options_.position_probe_weight * probe;
-    if (log) spdlog::info("diffusion step {} position probe loss {:.4f}", step_, last_probe_loss_);
+    if (log) spdlog::info("{} step {} position probe loss {:.4f}", PassName(), step_, last_probe_loss_);
   }
   if (grounding) {
     torch::Tensor g =
         TokenGrounding::Loss(attention_maps, batch.grounding_tokens, batch.object_masks);
     last_grounding_loss_ = g.item<double>();
     total = total + options_.grounding_weight * g;
-    if (log) spdlog::info("diffusion step {} grounding loss {:.4f}", step_, last_grounding_loss_);
+    if (log) {
+      spdlog::info("{} step {} grounding loss {:.4f}", PassName(), step_, last_grounding_loss_);
+    }
   }
 }
 
@@ -316,9 +362,7 @@ absl::StatusOr<bool> DiffusionTrainer::Train(bool resume, int64_t max_steps_this
     return absl::FailedPreconditionError(
         "diffusion: grounding_weight > 0 needs the token grounding (SetGrounding)");
   }
-  TrainLoop loop(TrainLoopOptions::From(
-                     options_.class_embeddings_only ? "class-embeddings" : "diffusion", options_),
-                 dir_ / "checkpoints");
+  TrainLoop loop(TrainLoopOptions::From(PassName(), options_), dir_ / "checkpoints");
   absl::StatusOr<bool> finished = loop.Run(*model_, *optimizer_, ema_.get(), &step_, resume,
                                            max_steps_this_call, [this] { return TrainStep(); });
   last_loss_ = loop.last_loss();

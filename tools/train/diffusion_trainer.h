@@ -92,15 +92,23 @@ struct DiffusionTrainerOptions {
   // that window t is uniform and no extra random draws are made.
   int64_t high_noise_start_step = 0;
   int64_t high_noise_end_step = -1;
-  // Class-embedding pass (run on a finished diffusion model, see InitWeights): only the UNet's
-  // class_embedding rows train; every other weight (UNet, text encoder, position probe) is
-  // frozen. Every example is a class-labelled one (cache class_label >= 0) conditioned on its
-  // class alone: its text is the empty prompt and its map is zero, so the pass tunes the
-  // class-only path that CFG with a class label samples. The null class row never appears in a
-  // batch, so it gets no gradient; with weight_decay 0 it stays bit for bit (tested). The dropout
-  // options are not used; the probe and grounding losses must be off (they would train nothing);
-  // the timestep options apply as usual.
-  bool class_embeddings_only = false;
+  // What trains. kAll: the UNet and the text encoder (the diffusion stage). The others are
+  // passes run on a finished diffusion model (see InitWeights) that train one part of it and
+  // freeze every other weight (UNet, text encoder, position probe); each example is conditioned
+  // on the one condition that part reads, so the pass tunes the path CFG samples with that
+  // condition alone. The dropout options are not used; the probe loss must be off (it would train
+  // nothing); the timestep options apply as usual.
+  //  kClassEmbeddings: the class_embedding rows. Every example is a class-labelled one (cache
+  //    class_label >= 0) with the empty prompt and a zero map; the grounding loss must be off.
+  //    The null class row never appears in a batch, so it gets no gradient; with weight_decay 0
+  //    it stays bit for bit (tested).
+  //  kTextEncoder: the text encoder. Every example is a captioned one (token ids other than the
+  //    empty prompt's) with the null class and a zero map; the grounding loss may be on (from
+  //    grounding_start_step), so the pass keeps binding each object's words to its cells. The
+  //    UNet stays bit for bit; the empty prompt's encoding moves with the encoder, so requests
+  //    without a prompt change too (measured in docs/MODEL.md).
+  enum class TunedPart { kAll, kClassEmbeddings, kTextEncoder };
+  TunedPart tuned = TunedPart::kAll;
   int64_t checkpoint_every_steps = 500;
   double checkpoint_every_seconds = 600;
   int64_t log_every = 10;
@@ -173,6 +181,12 @@ class DiffusionTrainer {
 
  private:
   double TrainStep();
+  // For a pass (tuned != kAll): checks its preconditions (throws c10::Error naming the problem),
+  // freezes every weight but the tuned ones, fills pool_ with the examples the pass draws and
+  // returns the tuned weights.
+  std::vector<torch::Tensor> FreezeAllBut();
+  // "diffusion", "class-embeddings" or "text-encoder": the log and error prefix.
+  const char* PassName() const;
   // Adds the enabled auxiliary losses of this step to `total`, weighted, in a fixed order (probe,
   // then grounding: the order is part of a run's arithmetic, so checkpoints resume bit for bit),
   // records them for last_probe_loss / last_grounding_loss and logs them on log steps.
@@ -195,8 +209,9 @@ class DiffusionTrainer {
   double last_probe_loss_ = 0;
   double last_grounding_loss_ = 0;
   TokenGrounding::Assignment grounding_;
-  // With class_embeddings_only: the cache indices of the class-labelled examples.
-  std::vector<int64_t> labelled_;
+  // For a pass: the cache indices it draws from (class-labelled or captioned examples); empty for
+  // the diffusion stage, which draws from every example.
+  std::vector<int64_t> pool_;
   // The UNet's cross-attention layers (fixed at construction), which record their probabilities
   // for the grounding loss.
   std::vector<nn::AttentionImpl*> cross_attention_;

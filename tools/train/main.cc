@@ -24,10 +24,12 @@ int main(int argc, char** argv) {
   bool tiny = false;
   double checkpoint_minutes = 10;
   app.add_option("--stage", stage,
-                 "all|tokenizer|text-pretrain|autoencoder|diffusion|class-embeddings|decoder|"
-                 "decoder-edges|export|classifier|classifier-export|sr|sr-export|sr-all")
+                 "all|tokenizer|text-pretrain|autoencoder|diffusion|class-embeddings|"
+                 "text-encoder|decoder|decoder-edges|export|classifier|classifier-export|sr|"
+                 "sr-export|sr-all")
       ->check(CLI::IsMember({"all", "tokenizer", "text-pretrain", "autoencoder", "diffusion",
-                             "class-embeddings", "decoder", "decoder-edges", "export", "classifier",
+                             "class-embeddings", "text-encoder", "decoder", "decoder-edges",
+                             "export", "classifier",
                              "classifier-export", "sr", "sr-export", "sr-all"}));
   app.add_option("--work-dir", work_dir, "checkpoints and intermediate outputs")->required();
   app.add_option("--out", out_dir, "diffusers folder written by the export stage");
@@ -103,6 +105,11 @@ int main(int argc, char** argv) {
                  "steps of a pass after diffusion that trains only the class embeddings, on "
                  "class-only examples (0: none)");
   app.add_option("--class-embedding-lr", o.class_embedding_lr, "its peak learning rate");
+  app.add_option("--text-encoder-steps", o.text_encoder_steps,
+                 "steps of a pass after diffusion (before the class-embedding pass) that trains "
+                 "only the text encoder, on text-only examples, with --grounding-weight from its "
+                 "first step (0: none)");
+  app.add_option("--text-encoder-lr", o.text_encoder_lr, "its peak learning rate");
   app.add_option("--unet-lr", o.unet_lr, "diffusion peak learning rate");
   app.add_option("--cache-size", o.cache_size, "examples in the latent cache");
   app.add_option("--clf-steps", o.clf_steps, "noise-aware classifier steps");

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts or resumes the full toy-shapes training run (tokenizer -> text-pretrain -> autoencoder
-# -> diffusion -> class-embeddings -> decoder -> decoder-edges -> classifier [-> export]),
+# -> diffusion -> text-encoder -> class-embeddings -> decoder -> decoder-edges -> classifier
+# [-> export]),
 # idempotently: finished stages are skipped, an interrupted stage continues from its latest
 # checkpoint. Run it again after a session ends; it picks up where the last one stopped.
 #
@@ -33,7 +34,8 @@ fi
 
 # The stages in order (each a no-op once done); EXPORT=1 adds export, which also writes the
 # classifier.
-STAGES="tokenizer text-pretrain autoencoder diffusion class-embeddings decoder decoder-edges classifier"
+STAGES="tokenizer text-pretrain autoencoder diffusion text-encoder class-embeddings decoder"
+STAGES+=" decoder-edges classifier"
 [[ "${EXPORT:-0}" == "1" ]] && STAGES+=" export"
 ARGS=(--work-dir "$WORK" --out "$REPO/models/toy-shapes" --resume --seed 0
       --device "$DEVICE" --threads "$THREADS"
@@ -47,6 +49,7 @@ ARGS=(--work-dir "$WORK" --out "$REPO/models/toy-shapes" --resume --seed 0
       --grounding-weight 0.1 --grounding-start-step 2100
       --high-noise-fraction 0.5 --high-noise-min-t 800 --high-noise-start-step 2624
       --high-noise-end-step 6000
+      --text-encoder-steps 600 --text-encoder-lr 1e-4
       --class-embedding-steps 1000 --class-embedding-lr 3e-2
       --clf-steps 1500
       --checkpoint-steps 250 --checkpoint-minutes 10 --log-every 10)

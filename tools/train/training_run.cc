@@ -62,6 +62,7 @@ absl::Status TrainingRun::Run(const std::string& stage) {
   if (stage == "autoencoder") return Autoencoder();
   if (stage == "diffusion") return Diffusion();
   if (stage == "class-embeddings") return ClassEmbeddings();
+  if (stage == "text-encoder") return TextEncoderPass();
   if (stage == "decoder") return Decoder();
   if (stage == "decoder-edges") return EdgeDecoder();
   if (stage == "export") return Export();
@@ -72,6 +73,7 @@ absl::Status TrainingRun::Run(const std::string& stage) {
     LDM_RETURN_IF_ERROR(TextPretrain());
     LDM_RETURN_IF_ERROR(Autoencoder());
     LDM_RETURN_IF_ERROR(Diffusion());
+    LDM_RETURN_IF_ERROR(TextEncoderPass());
     LDM_RETURN_IF_ERROR(ClassEmbeddings());
     LDM_RETURN_IF_ERROR(Decoder());
     LDM_RETURN_IF_ERROR(EdgeDecoder());
@@ -80,7 +82,8 @@ absl::Status TrainingRun::Run(const std::string& stage) {
   return absl::InvalidArgumentError(
       absl::StrCat("--stage ", stage,
                    " must be all, tokenizer, text-pretrain, autoencoder, diffusion, "
-                   "class-embeddings, decoder, decoder-edges, export, classifier or "
+                   "text-encoder, class-embeddings, decoder, decoder-edges, export, "
+                   "classifier or "
                    "classifier-export"));
 }
 
@@ -376,21 +379,43 @@ absl::Status TrainingRun::Diffusion() {
 }
 
 fs::path TrainingRun::FinalDiffusionDir() const {
-  const fs::path tuned = ClassEmbeddingsDir() / "final";
-  return fs::exists(tuned / "state.json") ? tuned : DiffusionDir() / "final";
+  for (const fs::path& pass : {ClassEmbeddingsDir(), TextEncoderDir()}) {
+    if (fs::exists(pass / "final" / "state.json")) return pass / "final";
+  }
+  return DiffusionDir() / "final";
 }
 
 absl::Status TrainingRun::ClassEmbeddings() {
-  if (options_.class_embedding_steps <= 0) return absl::OkStatus();
-  const fs::path final_dir = ClassEmbeddingsDir() / "final";
+  return TunedPass(DiffusionTrainerOptions::TunedPart::kClassEmbeddings,
+                   options_.class_embedding_steps, options_.class_embedding_lr);
+}
+
+absl::Status TrainingRun::TextEncoderPass() {
+  return TunedPass(DiffusionTrainerOptions::TunedPart::kTextEncoder, options_.text_encoder_steps,
+                   options_.text_encoder_lr);
+}
+
+absl::Status TrainingRun::TunedPass(DiffusionTrainerOptions::TunedPart part, int64_t steps,
+                                    double lr) {
+  const bool classes = part == DiffusionTrainerOptions::TunedPart::kClassEmbeddings;
+  const char* name = classes ? "class-embeddings" : "text-encoder";
+  const fs::path dir = classes ? ClassEmbeddingsDir() : TextEncoderDir();
+  if (steps <= 0) return absl::OkStatus();
+  const fs::path final_dir = dir / "final";
   if (fs::exists(final_dir / "state.json")) {
-    spdlog::info("class-embeddings: done ({} exists)", final_dir.string());
+    spdlog::info("{}: done ({} exists)", name, final_dir.string());
     return absl::OkStatus();
   }
-  const fs::path base = DiffusionDir() / "final";
-  if (!fs::exists(base / "state.json")) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "class-embeddings: the diffusion stage has not finished (", base.string(), ")"));
+  // The passes chain in the order of the recipe: the class pass starts from the text-encoder
+  // pass when that ran (so the class rows are tuned against the final encoding of the empty
+  // prompt, which class-only requests use), and the export's FinalDiffusionDir holds both.
+  const fs::path base = classes && fs::exists(TextEncoderDir() / "final" / "state.json")
+                            ? TextEncoderDir() / "final"
+                            : DiffusionDir() / "final";
+  if (!fs::exists(DiffusionDir() / "final" / "state.json")) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(name, ": the diffusion stage has not finished (",
+                     (DiffusionDir() / "final").string(), ")"));
   }
   LDM_ASSIGN_OR_RETURN(ClipTokenizer tokenizer, ClipTokenizer::Load(TokenizerDir()));
   LDM_ASSIGN_OR_RETURN(AutoencoderKL vae,
@@ -400,31 +425,40 @@ absl::Status TrainingRun::ClassEmbeddings() {
   LDM_ASSIGN_OR_RETURN(LatentCache cache, BuildLatentCache(tokenizer, vae, /*read_only=*/false));
   DiffusionTrainerOptions o = CommonDiffusionOptions(tokenizer, vae->config().scaling_factor);
   LDM_ASSIGN_OR_RETURN(o.scheduler, DiffusionScheduler(/*for_training=*/false));
-  o.class_embeddings_only = true;
-  // Its own random streams: not a replay of the diffusion stage's first steps.
-  o.seed = options_.seed + 2;
-  o.steps = options_.class_embedding_steps;
-  o.lr = LrScheduleOptions::WarmupCosine(options_.class_embedding_lr, o.steps, 50, 0.1);
-  // No decay (it would shrink the null row, which gets no gradient) and no EMA (a short pass at a
-  // decaying LR; an EMA would also round the frozen weights): the last step's weights ship.
+  o.tuned = part;
+  // Their own random streams: not a replay of the diffusion stage's (or each other's) steps.
+  o.seed = options_.seed + (classes ? 2 : 4);
+  // The text pass keeps the run's grounding loss, from its first step: without it, a pass that
+  // sharpened single-object shapes lost two-object binding (docs/MODEL.md).
+  if (!classes) o.grounding_weight = options_.grounding_weight;
+  o.steps = steps;
+  o.lr = LrScheduleOptions::WarmupCosine(lr, o.steps, 50, 0.1);
+  // No decay (it would move the frozen rows and slices, which get no gradient) and no EMA (a
+  // short pass at a decaying LR; an EMA would also round the frozen weights): the last step's
+  // weights ship.
   o.weight_decay = 0.0;
   o.ema_decay = 0.0;
   std::optional<DiffusionTrainer> trainer;
-  LDM_RETURN_IF_ERROR(TorchGuard("class-embeddings", [&]() -> absl::Status {
-    trainer.emplace(o, &cache, tokenizer.Encode("").input_ids, ClassEmbeddingsDir());
+  LDM_RETURN_IF_ERROR(TorchGuard(name, [&]() -> absl::Status {
+    trainer.emplace(o, &cache, tokenizer.Encode("").input_ids, dir);
     return absl::OkStatus();
   }));
+  if (o.grounding_weight > 0) {
+    TokenGrounding::Assignment assignment;
+    LDM_RETURN_IF_ERROR(TorchGuard("text-encoder: token grounding", [&]() {
+      assignment = TokenGrounding(tokenizer).Assign(cache.token_ids);
+    }));
+    LDM_RETURN_IF_ERROR(trainer->SetGrounding(std::move(assignment)));
+  }
   // The float16 weights the exporter writes are the ones served, so the pass tunes those.
   LDM_RETURN_IF_ERROR(trainer->InitWeights(base / "unet.safetensors",
                                            base / "text_encoder.safetensors",
                                            /*round_to_float16=*/true));
-  spdlog::info(
-      "class-embeddings: {} class-labelled examples of {}, {} steps x batch {}, lr {}, from {}",
-      cache.class_label.ge(0).sum().item<int64_t>(), cache.size(), o.steps, o.batch_size,
-      o.lr.peak_lr, base.string());
+  spdlog::info("{}: {} steps x batch {}, lr {}, grounding weight {}, from {}", name, o.steps,
+               o.batch_size, o.lr.peak_lr, o.grounding_weight, base.string());
   LDM_ASSIGN_OR_RETURN(bool finished,
                        trainer->Train(options_.resume, options_.max_steps_this_call));
-  if (!finished) return Stopped("class-embeddings");
+  if (!finished) return Stopped(name);
   return trainer->WriteFinal();
 }
 
@@ -475,6 +509,7 @@ absl::Status TrainingRun::Export() {
       {"text_pretrain_steps", RecordedSteps(TextPretrainDir() / "final" / "metrics.json")},
       {"diffusion_steps", RecordedSteps(DiffusionDir() / "final" / "state.json")},
       {"class_embedding_steps", RecordedSteps(ClassEmbeddingsDir() / "final" / "state.json")},
+      {"text_encoder_pass_steps", RecordedSteps(TextEncoderDir() / "final" / "state.json")},
       {"diffusion_batch", options_.unet_batch}};
   LDM_RETURN_IF_ERROR(ModelExporter::Export(in, options_.out_dir));
   spdlog::info("export: wrote {}", options_.out_dir.string());

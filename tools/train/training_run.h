@@ -6,9 +6,13 @@
 //                then starts its text encoder from final/text_encoder.safetensors
 //   autoencoder  AutoencoderTrainer                     -> <work>/autoencoder/{checkpoints,vae}/
 //   diffusion    LatentCache + DiffusionTrainer         -> <work>/latents/, <work>/diffusion/
-//   class-embeddings  DiffusionTrainer, class_embeddings_only, from diffusion/final/ rounded to
-//                float16 -> <work>/class-embeddings/{checkpoints,final}/ (skipped when
-//                class_embedding_steps is 0); the export then ships its final/
+//   text-encoder  DiffusionTrainer, TunedPart::kTextEncoder (with the run's grounding weight),
+//                from diffusion/final/ rounded to float16 -> <work>/text-encoder/{checkpoints,
+//                final}/ (skipped when text_encoder_steps is 0)
+//   class-embeddings  DiffusionTrainer, TunedPart::kClassEmbeddings, from text-encoder/final/
+//                (else diffusion/final/) rounded to float16 -> <work>/class-embeddings/
+//                {checkpoints,final}/ (skipped when class_embedding_steps is 0); the export ships
+//                the last pass's final/
 //   decoder      AutoencoderTrainer, decoder_only       -> <work>/decoder/{checkpoints,vae}/
 //                (skipped when decoder_steps is 0; the encoder and latents stay as they are)
 //   decoder-edges  a second decoder_only pass from the previous stage's VAE with object and
@@ -20,8 +24,8 @@
 //   classifier   ClassifierTrainer on the latent cache  -> <work>/classifier/{checkpoints,final}/
 //                (needs the diffusion stage's latent cache; not part of "all")
 //   classifier-export                                   -> <out>/classifier/ (an exported model)
-//   all          tokenizer, text-pretrain, autoencoder, diffusion, class-embeddings, decoder,
-//                decoder-edges, export
+//   all          tokenizer, text-pretrain, autoencoder, diffusion, text-encoder,
+//                class-embeddings, decoder, decoder-edges, export
 //                in order
 //
 // Every stage is idempotent: a finished stage (its output exists) is skipped, an interrupted one
@@ -103,8 +107,11 @@ struct TrainingRunOptions {
   int64_t high_noise_min_t = 800;
   int64_t high_noise_start_step = 0;
   int64_t high_noise_end_step = -1;
-  // Class-embedding pass after the diffusion stage (0: none; see
-  // DiffusionTrainerOptions::class_embeddings_only): steps x unet_batch, warm-up + cosine LR.
+  // Passes after the diffusion stage (0 steps: none), in this order: the text encoder
+  // (DiffusionTrainerOptions::TunedPart::kTextEncoder, with grounding_weight), then the class
+  // embeddings (kClassEmbeddings); each steps x unet_batch, 50 warm-up steps + cosine LR to 10%.
+  int64_t text_encoder_steps = 0;
+  double text_encoder_lr = 1e-4;
   int64_t class_embedding_steps = 0;
   double class_embedding_lr = 1e-3;
   int64_t unet_batch = 64;
@@ -129,8 +136,8 @@ class TrainingRun {
  public:
   explicit TrainingRun(TrainingRunOptions options);
 
-  // stage: all | tokenizer | text-pretrain | autoencoder | diffusion | class-embeddings | decoder |
-  // decoder-edges | export | classifier | classifier-export.
+  // stage: all | tokenizer | text-pretrain | autoencoder | diffusion | text-encoder |
+  // class-embeddings | decoder | decoder-edges | export | classifier | classifier-export.
   absl::Status Run(const std::string& stage);
 
   absl::Status Tokenizer();
@@ -138,6 +145,7 @@ class TrainingRun {
   absl::Status Autoencoder();
   absl::Status Diffusion();
   absl::Status ClassEmbeddings();
+  absl::Status TextEncoderPass();
   absl::Status Decoder();
   absl::Status EdgeDecoder();
   absl::Status Export();
@@ -158,8 +166,9 @@ class TrainingRun {
   std::filesystem::path ClassEmbeddingsDir() const {
     return options_.work_dir / "class-embeddings";
   }
-  // The UNet + text encoder the export ships: the class-embedding pass's final/ when it has run,
-  // else the diffusion stage's.
+  std::filesystem::path TextEncoderDir() const { return options_.work_dir / "text-encoder"; }
+  // The UNet + text encoder the export ships: the last pass's final/ that has run
+  // (class-embeddings, then text-encoder), else the diffusion stage's.
   std::filesystem::path FinalDiffusionDir() const;
   std::filesystem::path ClassifierDir() const { return options_.work_dir / "classifier"; }
 
@@ -179,7 +188,10 @@ class TrainingRun {
   // pinned config differs from the run's (a resumed UNet must not switch schedules), else pins
   // it. Otherwise: the pinned config, or the run's when none is pinned (runs before session 5).
   absl::StatusOr<nlohmann::json> DiffusionScheduler(bool for_training) const;
-  // What the diffusion stage and the class-embedding pass share: the model configs, the VAE's
+  // A pass that tunes one part of the finished model (ClassEmbeddings, TextEncoderPass): skipped when
+  // steps is 0 or its final/ exists; FAILED_PRECONDITION before the diffusion stage has finished.
+  absl::Status TunedPass(DiffusionTrainerOptions::TunedPart part, int64_t steps, double lr);
+  // What the diffusion stage and the passes share: the model configs, the VAE's
   // scaling factor, seed, batch size, null class, checkpointing, logging and device.
   DiffusionTrainerOptions CommonDiffusionOptions(const ClipTokenizer& tokenizer,
                                                  double scaling_factor) const;

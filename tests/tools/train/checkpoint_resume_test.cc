@@ -163,7 +163,7 @@ TEST(DiffusionTrainerTest, DroppedConditionsTakeTheirNullValues) {
 
 DiffusionTrainerOptions ClassPass(uint64_t seed) {
   DiffusionTrainerOptions o = TinyDiffusion(seed);
-  o.class_embeddings_only = true;
+  o.tuned = DiffusionTrainerOptions::TunedPart::kClassEmbeddings;
   o.weight_decay = 0.0;
   o.ema_decay = 0.0;
   o.batch_size = 8;
@@ -260,6 +260,79 @@ TEST(DiffusionTrainerTest, ClassEmbeddingPassTrainsOnlyTheLabelledClassRowsAndRe
   absl::Status missing = reread.InitWeights(dir / "nope.safetensors", text, false);
   EXPECT_FALSE(missing.ok());
   EXPECT_NE(missing.message().find("nope.safetensors"), std::string::npos) << missing;
+}
+
+DiffusionTrainerOptions TextPass(uint64_t seed) {
+  DiffusionTrainerOptions o = ClassPass(seed);
+  o.tuned = DiffusionTrainerOptions::TunedPart::kTextEncoder;
+  o.lr.peak_lr = 0.01;
+  return o;
+}
+
+TEST(DiffusionTrainerTest, TextEncoderPassBatchesOnlyCaptionedExamplesWithTextAlone) {
+  LatentCache cache = FakeCache();
+  // Half the examples are map samples without a caption (the empty prompt's ids).
+  const torch::Tensor empty = torch::tensor(EmptyIds(), torch::kInt64);
+  for (int64_t i = 0; i < cache.size(); i += 2) cache.token_ids[i].copy_(empty);
+  DiffusionTrainer t(TextPass(1), &cache, EmptyIds(), ldm::testing::TempDir("text_pass_batch"));
+  std::set<std::vector<int64_t>> seen;
+  for (int64_t step = 0; step < 4; ++step) {
+    DiffusionBatch b = t.MakeBatch(step);
+    // A caption every time, with the null class and no map.
+    EXPECT_TRUE(torch::all(b.class_labels == 18).item<bool>());
+    EXPECT_EQ(b.sample.narrow(1, 4, 7).abs().sum().item<double>(), 0.0);
+    for (int64_t i = 0; i < 8; ++i) {
+      EXPECT_FALSE(torch::equal(b.token_ids[i], empty)) << "step " << step << " row " << i;
+      const torch::Tensor row = b.token_ids[i].contiguous();
+      seen.insert(std::vector<int64_t>(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + 16));
+    }
+  }
+  EXPECT_GT(seen.size(), 3u);  // the captioned examples are drawn, not one of them
+  // A cache of map samples only cannot feed the pass.
+  LatentCache uncaptioned = FakeCache();
+  for (int64_t i = 0; i < uncaptioned.size(); ++i) uncaptioned.token_ids[i].copy_(empty);
+  EXPECT_THROW(DiffusionTrainer(TextPass(1), &uncaptioned, EmptyIds(),
+                                ldm::testing::TempDir("text_pass_uncaptioned")),
+               c10::Error);
+  DiffusionTrainerOptions probe = TextPass(1);
+  probe.position_probe_weight = 0.1;
+  EXPECT_THROW(
+      DiffusionTrainer(probe, &cache, EmptyIds(), ldm::testing::TempDir("text_pass_probe")),
+      c10::Error);
+}
+
+TEST(DiffusionTrainerTest, TextEncoderPassTrainsOnlyTheTextEncoderAndResumesExactly) {
+  StopSignal::Set(false);
+  const fs::path dir = ldm::testing::TempDir("text_pass_train");
+  LatentCache cache = FakeCache();
+  DiffusionTrainer base(TinyDiffusion(5), &cache, EmptyIds(), dir / "base");
+  ASSERT_TRUE(base.WriteFinal().ok());
+  const fs::path unet = dir / "base" / "final" / "unet.safetensors";
+  const fs::path text = dir / "base" / "final" / "text_encoder.safetensors";
+
+  DiffusionTrainer a(TextPass(1), &cache, EmptyIds(), dir / "a");
+  ASSERT_TRUE(a.InitWeights(unet, text, /*round_to_float16=*/true).ok());
+  std::map<std::string, torch::Tensor> start;
+  for (const auto& p : a.model()->named_parameters()) start[p.key()] = p.value().detach().clone();
+  ASSERT_TRUE(*a.Train(false));
+  int moved = 0;
+  for (const auto& p : a.model()->named_parameters()) {
+    const bool text_weight = p.key().rfind("text_encoder.", 0) == 0;
+    if (!text_weight) {
+      EXPECT_TRUE(torch::equal(p.value(), start.at(p.key()))) << p.key() << " moved";
+    } else if (!torch::equal(p.value(), start.at(p.key()))) {
+      ++moved;
+    }
+  }
+  EXPECT_GT(moved, 5);
+  DiffusionTrainer first(TextPass(1), &cache, EmptyIds(), dir / "b");
+  ASSERT_TRUE(first.InitWeights(unet, text, true).ok());
+  EXPECT_FALSE(*first.Train(false, 2));
+  DiffusionTrainer resumed(TextPass(1), &cache, EmptyIds(), dir / "b");
+  ASSERT_TRUE(resumed.InitWeights(unet, text, true).ok());
+  ASSERT_TRUE(*resumed.Train(true));
+  EXPECT_EQ(resumed.last_loss(), a.last_loss());
+  ExpectSameParameters(*a.model(), *resumed.model());
 }
 
 TEST(DiffusionTrainerTest, AlphasCumprodMatchesCoresNoiseScheduleForEveryRecipe) {

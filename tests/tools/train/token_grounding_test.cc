@@ -208,6 +208,29 @@ TEST(DiffusionTrainerGroundingTest, GroundingTrainsOnCrossAttentionOfKeptCaption
   EXPECT_TRUE(*resumed.Train(true));
 }
 
+TEST(DiffusionTrainerGroundingTest, TextEncoderPassTrainsWithTheGroundingLossOfEveryCaption) {
+  StopSignal::Set(false);
+  const fs::path dir = ldm::testing::TempDir("text_pass_grounding");
+  GroundedCache grounded;
+  DiffusionTrainerOptions o = testing::TinyDiffusion(3);
+  o.tuned = DiffusionTrainerOptions::TunedPart::kTextEncoder;
+  o.weight_decay = 0.0;
+  o.ema_decay = 0.0;
+  o.grounding_weight = 0.5;
+  DiffusionTrainer t(o, &grounded.cache, testing::EmptyIds(), dir / "a");
+  ASSERT_TRUE(t.SetGrounding(grounded.assignment).ok());
+  // Every example keeps its caption, so every one has grounded tokens.
+  DiffusionBatch b = t.MakeBatch(0);
+  ASSERT_TRUE(b.grounding_tokens.defined());
+  EXPECT_TRUE(b.grounding_tokens.ge(0).any(1).all().item<bool>());
+  ASSERT_TRUE(*t.Train(false));
+  EXPECT_GT(t.last_grounding_loss(), 0.0);
+  // The class pass trains no attention: grounding is refused there.
+  o.tuned = DiffusionTrainerOptions::TunedPart::kClassEmbeddings;
+  EXPECT_THROW(DiffusionTrainer(o, &grounded.cache, testing::EmptyIds(), dir / "class"),
+               c10::Error);
+}
+
 TEST(DiffusionTrainerGroundingTest, GroundingLossStartsAtItsStartStep) {
   StopSignal::Set(false);
   const fs::path dir = ldm::testing::TempDir("diffusion_grounding_start");

@@ -40,9 +40,10 @@ TEST(TrainingRunTest, AllStagesProduceALoadableModel) {
   std::ifstream in(dir / "work" / "autoencoder" / "vae" / "metrics.json");
   nlohmann::json metrics = nlohmann::json::parse(in);
   EXPECT_GT(metrics["scaling_factor"].get<double>(), 0.0);
-  // Decoder fine-tuning and the class-embedding pass are off by default.
+  // Decoder fine-tuning and the class-embedding and text-encoder passes are off by default.
   EXPECT_FALSE(fs::exists(dir / "work" / "decoder"));
   EXPECT_FALSE(fs::exists(dir / "work" / "class-embeddings"));
+  EXPECT_FALSE(fs::exists(dir / "work" / "text-encoder"));
   EXPECT_EQ(run.FinalDiffusionDir(), dir / "work" / "diffusion" / "final");
   // Finished stages are skipped on a rerun; export runs again.
   TrainingRun again(Tiny(dir));
@@ -137,6 +138,61 @@ TEST(TrainingRunTest, ClassEmbeddingStageTunesTheFinishedUNetsClassRowsAndIsShip
   EXPECT_TRUE(Pipeline::Load(dir / "model").ok());
   // A finished pass is skipped on a rerun.
   EXPECT_TRUE(TrainingRun(o).Run("class-embeddings").ok());
+}
+
+// Every tensor of `file` equals the one of the same name in `base` rounded to float16 (a pass
+// starts from the float16 weights the export ships).
+void ExpectSameAsFloat16(const fs::path& file, const fs::path& base) {
+  auto tensors = SafeTensorsFile::Open(file).value();
+  ASSERT_GT(tensors->Names().size(), 10u) << file;
+  for (const std::string& name : tensors->Names()) {
+    EXPECT_TRUE(torch::equal(SavedWeight(file, name),
+                             SavedWeight(base, name).to(torch::kHalf).to(torch::kFloat32)))
+        << file << ": " << name;
+  }
+}
+
+TEST(TrainingRunTest, TextEncoderStageTunesTheTextEncoderBeforeTheClassPassAndIsShipped) {
+  StopSignal::Set(false);
+  const fs::path dir = ldm::testing::TempDir("training_run_text_encoder");
+  TrainingRunOptions o = Tiny(dir);
+  o.text_encoder_steps = 2;
+  o.text_encoder_lr = 0.01;
+  o.grounding_weight = 0.1;  // the pass keeps the run's grounding loss
+  o.class_embedding_steps = 2;
+  o.class_embedding_lr = 0.05;
+  ASSERT_TRUE(TrainingRun(o).Run("tokenizer").ok());
+  ASSERT_TRUE(TrainingRun(o).Run("autoencoder").ok());
+  absl::Status s = TrainingRun(o).Run("text-encoder");
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_NE(s.message().find("diffusion"), std::string::npos) << s;
+  s = TrainingRun(o).Run("all");
+  ASSERT_TRUE(s.ok()) << s;
+  const fs::path base = dir / "work" / "diffusion" / "final";
+  const fs::path text = dir / "work" / "text-encoder" / "final";
+  const fs::path classes = dir / "work" / "class-embeddings" / "final";
+  EXPECT_EQ(TrainingRun(o).FinalDiffusionDir(), classes);
+  // The text pass keeps the diffusion stage's UNet (as float16) and moves the text encoder; the
+  // class pass starts from it and keeps its text encoder.
+  ExpectSameAsFloat16(text / "unet.safetensors", base / "unet.safetensors");
+  const std::string embedding = "text_model.embeddings.token_embedding.weight";
+  const torch::Tensor w = SavedWeight(text / "text_encoder.safetensors", embedding);
+  EXPECT_FALSE(torch::equal(w.to(torch::kHalf),
+                            SavedWeight(base / "text_encoder.safetensors", embedding)
+                                .to(torch::kHalf)));
+  ExpectSameAsFloat16(classes / "text_encoder.safetensors", text / "text_encoder.safetensors");
+  const std::string table = "class_embedding.weight";
+  EXPECT_FALSE(torch::equal(SavedWeight(classes / "unet.safetensors", table).to(torch::kHalf),
+                            SavedWeight(text / "unet.safetensors", table).to(torch::kHalf)));
+  // The export ships both.
+  const fs::path shipped = dir / "model" / "text_encoder" / "model.safetensors";
+  EXPECT_TRUE(torch::equal(SavedWeight(shipped, embedding).to(torch::kHalf), w.to(torch::kHalf)));
+  const nlohmann::json extras =
+      nlohmann::json::parse(std::ifstream(dir / "model" / "ldm_model.json"));
+  EXPECT_EQ(extras["training"]["text_encoder_pass_steps"], 2);
+  EXPECT_EQ(extras["training"]["class_embedding_steps"], 2);
+  EXPECT_TRUE(Pipeline::Load(dir / "model").ok());
+  EXPECT_TRUE(TrainingRun(o).Run("text-encoder").ok());  // finished: skipped
 }
 
 TEST(TrainingRunTest, EdgeDecoderStageContinuesFromTheDecoderStageAndIsShipped) {
