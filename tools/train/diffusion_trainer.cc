@@ -173,8 +173,8 @@ std::vector<torch::Tensor> DiffusionTrainer::FreezeAllBut() {
   }
   std::vector<torch::Tensor> weights;
   for (auto& p : model_->named_parameters()) {
-    const bool train = classes ? p.key() == "unet.class_embedding.weight"
-                               : p.key().rfind("text_encoder.", 0) == 0;
+    const bool train =
+        classes ? p.key() == "unet.class_embedding.weight" : p.key().rfind("text_encoder.", 0) == 0;
     p.value().set_requires_grad(train);
     if (train) weights.push_back(p.value());
   }
@@ -344,7 +344,9 @@ void DiffusionTrainer::AddAuxiliaryLosses(const DiffusionBatch& batch,
     torch::Tensor probe = model_->position_probe->Loss(intermediates);
     last_probe_loss_ = probe.item<double>();
     total = total + options_.position_probe_weight * probe;
-    if (log) spdlog::info("{} step {} position probe loss {:.4f}", PassName(), step_, last_probe_loss_);
+    if (log) {
+      spdlog::info("{} step {} position probe loss {:.4f}", PassName(), step_, last_probe_loss_);
+    }
   }
   if (grounding) {
     torch::Tensor g =

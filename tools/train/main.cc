@@ -27,10 +27,10 @@ int main(int argc, char** argv) {
                  "all|tokenizer|text-pretrain|autoencoder|diffusion|class-embeddings|"
                  "text-encoder|decoder|decoder-edges|export|classifier|classifier-export|sr|"
                  "sr-export|sr-all")
-      ->check(CLI::IsMember({"all", "tokenizer", "text-pretrain", "autoencoder", "diffusion",
-                             "class-embeddings", "text-encoder", "decoder", "decoder-edges",
-                             "export", "classifier",
-                             "classifier-export", "sr", "sr-export", "sr-all"}));
+      ->check(
+          CLI::IsMember({"all", "tokenizer", "text-pretrain", "autoencoder", "diffusion",
+                         "class-embeddings", "text-encoder", "decoder", "decoder-edges", "export",
+                         "classifier", "classifier-export", "sr", "sr-export", "sr-all"}));
   app.add_option("--work-dir", work_dir, "checkpoints and intermediate outputs")->required();
   app.add_option("--out", out_dir, "diffusers folder written by the export stage");
   app.add_option("--seed", o.seed, "seed of every random draw (data, init, noise)");

@@ -413,9 +413,9 @@ absl::Status TrainingRun::TunedPass(DiffusionTrainerOptions::TunedPart part, int
                             ? TextEncoderDir() / "final"
                             : DiffusionDir() / "final";
   if (!fs::exists(DiffusionDir() / "final" / "state.json")) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(name, ": the diffusion stage has not finished (",
-                     (DiffusionDir() / "final").string(), ")"));
+    return absl::FailedPreconditionError(absl::StrCat(name,
+                                                      ": the diffusion stage has not finished (",
+                                                      (DiffusionDir() / "final").string(), ")"));
   }
   LDM_ASSIGN_OR_RETURN(ClipTokenizer tokenizer, ClipTokenizer::Load(TokenizerDir()));
   LDM_ASSIGN_OR_RETURN(AutoencoderKL vae,
@@ -433,9 +433,9 @@ absl::Status TrainingRun::TunedPass(DiffusionTrainerOptions::TunedPart part, int
   if (!classes) o.grounding_weight = options_.grounding_weight;
   o.steps = steps;
   o.lr = LrScheduleOptions::WarmupCosine(lr, o.steps, 50, 0.1);
-  // No decay (it would move the frozen rows and slices, which get no gradient) and no EMA (a
-  // short pass at a decaying LR; an EMA would also round the frozen weights): the last step's
-  // weights ship.
+  // No decay (it would shrink weights that get no gradient, such as the null class row) and no
+  // EMA (a short pass at a decaying LR; an EMA would also round the frozen weights): the last
+  // step's weights ship.
   o.weight_decay = 0.0;
   o.ema_decay = 0.0;
   std::optional<DiffusionTrainer> trainer;

@@ -188,8 +188,9 @@ class TrainingRun {
   // pinned config differs from the run's (a resumed UNet must not switch schedules), else pins
   // it. Otherwise: the pinned config, or the run's when none is pinned (runs before session 5).
   absl::StatusOr<nlohmann::json> DiffusionScheduler(bool for_training) const;
-  // A pass that tunes one part of the finished model (ClassEmbeddings, TextEncoderPass): skipped when
-  // steps is 0 or its final/ exists; FAILED_PRECONDITION before the diffusion stage has finished.
+  // A pass that tunes one part of the finished model (ClassEmbeddings, TextEncoderPass): skipped
+  // when steps is 0 or its final/ exists; FAILED_PRECONDITION before the diffusion stage has
+  // finished.
   absl::Status TunedPass(DiffusionTrainerOptions::TunedPart part, int64_t steps, double lr);
   // What the diffusion stage and the passes share: the model configs, the VAE's
   // scaling factor, seed, batch size, null class, checkpointing, logging and device.

@@ -177,9 +177,9 @@ TEST(TrainingRunTest, TextEncoderStageTunesTheTextEncoderBeforeTheClassPassAndIs
   ExpectSameAsFloat16(text / "unet.safetensors", base / "unet.safetensors");
   const std::string embedding = "text_model.embeddings.token_embedding.weight";
   const torch::Tensor w = SavedWeight(text / "text_encoder.safetensors", embedding);
-  EXPECT_FALSE(torch::equal(w.to(torch::kHalf),
-                            SavedWeight(base / "text_encoder.safetensors", embedding)
-                                .to(torch::kHalf)));
+  EXPECT_FALSE(
+      torch::equal(w.to(torch::kHalf),
+                   SavedWeight(base / "text_encoder.safetensors", embedding).to(torch::kHalf)));
   ExpectSameAsFloat16(classes / "text_encoder.safetensors", text / "text_encoder.safetensors");
   const std::string table = "class_embedding.weight";
   EXPECT_FALSE(torch::equal(SavedWeight(classes / "unet.safetensors", table).to(torch::kHalf),
