@@ -161,6 +161,21 @@ TEST(DiffusionTrainerTest, DroppedConditionsTakeTheirNullValues) {
   EXPECT_TRUE(torch::all((k.timesteps >= 0) & (k.timesteps < 1000)).item<bool>());
 }
 
+// A pass run from `unet` / `text`, stopped after 2 steps and resumed in `dir`, ends with the
+// weights and loss of `whole`, the same pass run in one go.
+void ExpectPassResumesExactly(const DiffusionTrainerOptions& o, const LatentCache& cache,
+                              const fs::path& unet, const fs::path& text, const fs::path& dir,
+                              DiffusionTrainer& whole) {
+  DiffusionTrainer first(o, &cache, EmptyIds(), dir);
+  ASSERT_TRUE(first.InitWeights(unet, text, /*round_to_float16=*/true).ok());
+  EXPECT_FALSE(*first.Train(false, 2));
+  DiffusionTrainer resumed(o, &cache, EmptyIds(), dir);
+  ASSERT_TRUE(resumed.InitWeights(unet, text, /*round_to_float16=*/true).ok());
+  ASSERT_TRUE(*resumed.Train(true));
+  EXPECT_EQ(resumed.last_loss(), whole.last_loss());
+  ExpectSameParameters(*whole.model(), *resumed.model());
+}
+
 DiffusionTrainerOptions ClassPass(uint64_t seed) {
   DiffusionTrainerOptions o = TinyDiffusion(seed);
   o.tuned = DiffusionTrainerOptions::TunedPart::kClassEmbeddings;
@@ -239,15 +254,7 @@ TEST(DiffusionTrainerTest, ClassEmbeddingPassTrainsOnlyTheLabelledClassRowsAndRe
     EXPECT_EQ(moved[18].item<double>(), 0.0);
     EXPECT_GT(moved.narrow(0, 0, 18).gt(0).sum().item<int64_t>(), 3);
   }
-  // Stopped after 2 steps and resumed: the same weights and loss as one run.
-  DiffusionTrainer first(ClassPass(1), &cache, EmptyIds(), dir / "b");
-  ASSERT_TRUE(first.InitWeights(unet, text, true).ok());
-  EXPECT_FALSE(*first.Train(false, 2));
-  DiffusionTrainer resumed(ClassPass(1), &cache, EmptyIds(), dir / "b");
-  ASSERT_TRUE(resumed.InitWeights(unet, text, true).ok());
-  ASSERT_TRUE(*resumed.Train(true));
-  EXPECT_EQ(resumed.last_loss(), a.last_loss());
-  ExpectSameParameters(*a.model(), *resumed.model());
+  ExpectPassResumesExactly(ClassPass(1), cache, unet, text, dir / "b", a);
   // With no EMA the final weights are the trained ones exactly.
   ASSERT_TRUE(a.WriteFinal().ok());
   DiffusionTrainer reread(ClassPass(1), &cache, EmptyIds(), dir / "c");
@@ -325,14 +332,7 @@ TEST(DiffusionTrainerTest, TextEncoderPassTrainsOnlyTheTextEncoderAndResumesExac
     }
   }
   EXPECT_GT(moved, 5);
-  DiffusionTrainer first(TextPass(1), &cache, EmptyIds(), dir / "b");
-  ASSERT_TRUE(first.InitWeights(unet, text, true).ok());
-  EXPECT_FALSE(*first.Train(false, 2));
-  DiffusionTrainer resumed(TextPass(1), &cache, EmptyIds(), dir / "b");
-  ASSERT_TRUE(resumed.InitWeights(unet, text, true).ok());
-  ASSERT_TRUE(*resumed.Train(true));
-  EXPECT_EQ(resumed.last_loss(), a.last_loss());
-  ExpectSameParameters(*a.model(), *resumed.model());
+  ExpectPassResumesExactly(TextPass(1), cache, unet, text, dir / "b", a);
 }
 
 TEST(DiffusionTrainerTest, AlphasCumprodMatchesCoresNoiseScheduleForEveryRecipe) {
