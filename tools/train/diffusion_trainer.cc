@@ -135,7 +135,7 @@ DiffusionTrainer::DiffusionTrainer(DiffusionTrainerOptions options, const Latent
 std::vector<torch::Tensor> DiffusionTrainer::FreezeAllBut() {
   using TunedPart = DiffusionTrainerOptions::TunedPart;
   const bool classes = options_.tuned == TunedPart::kClassEmbeddings;
-  const char* name = PassName();
+  const char* name = PassName(options_.tuned);
   TORCH_CHECK(options_.position_probe_weight == 0, name,
               " trains no probe: position_probe_weight must be 0, got ",
               options_.position_probe_weight);
@@ -182,8 +182,8 @@ std::vector<torch::Tensor> DiffusionTrainer::FreezeAllBut() {
   return weights;
 }
 
-const char* DiffusionTrainer::PassName() const {
-  switch (options_.tuned) {
+const char* DiffusionTrainer::PassName(DiffusionTrainerOptions::TunedPart part) {
+  switch (part) {
     case DiffusionTrainerOptions::TunedPart::kAll:
       return "diffusion";
     case DiffusionTrainerOptions::TunedPart::kClassEmbeddings:
@@ -345,7 +345,8 @@ void DiffusionTrainer::AddAuxiliaryLosses(const DiffusionBatch& batch,
     last_probe_loss_ = probe.item<double>();
     total = total + options_.position_probe_weight * probe;
     if (log) {
-      spdlog::info("{} step {} position probe loss {:.4f}", PassName(), step_, last_probe_loss_);
+      spdlog::info("{} step {} position probe loss {:.4f}", PassName(options_.tuned), step_,
+                   last_probe_loss_);
     }
   }
   if (grounding) {
@@ -354,7 +355,8 @@ void DiffusionTrainer::AddAuxiliaryLosses(const DiffusionBatch& batch,
     last_grounding_loss_ = g.item<double>();
     total = total + options_.grounding_weight * g;
     if (log) {
-      spdlog::info("{} step {} grounding loss {:.4f}", PassName(), step_, last_grounding_loss_);
+      spdlog::info("{} step {} grounding loss {:.4f}", PassName(options_.tuned), step_,
+                   last_grounding_loss_);
     }
   }
 }
@@ -364,7 +366,7 @@ absl::StatusOr<bool> DiffusionTrainer::Train(bool resume, int64_t max_steps_this
     return absl::FailedPreconditionError(
         "diffusion: grounding_weight > 0 needs the token grounding (SetGrounding)");
   }
-  TrainLoop loop(TrainLoopOptions::From(PassName(), options_), dir_ / "checkpoints");
+  TrainLoop loop(TrainLoopOptions::From(PassName(options_.tuned), options_), dir_ / "checkpoints");
   absl::StatusOr<bool> finished = loop.Run(*model_, *optimizer_, ema_.get(), &step_, resume,
                                            max_steps_this_call, [this] { return TrainStep(); });
   last_loss_ = loop.last_loss();

@@ -170,6 +170,9 @@ class DiffusionTrainer {
   // The regression target for clean latents z0, noise eps and ab_t (broadcastable to z0).
   static torch::Tensor Target(NoiseSchedule::PredictionType type, const torch::Tensor& z0,
                               const torch::Tensor& eps, const torch::Tensor& ab);
+  // "diffusion", "class-embeddings" or "text-encoder": the stage name of what trains (the log,
+  // error and checkpoint prefix).
+  static const char* PassName(DiffusionTrainerOptions::TunedPart part);
   DiffusionModel& model() { return model_; }
   EmaWeights& ema() { return *ema_; }
   int64_t step() const { return step_; }
@@ -185,8 +188,6 @@ class DiffusionTrainer {
   // freezes every weight but the tuned ones, fills pool_ with the examples the pass draws and
   // returns the tuned weights.
   std::vector<torch::Tensor> FreezeAllBut();
-  // "diffusion", "class-embeddings" or "text-encoder": the log and error prefix.
-  const char* PassName() const;
   // Adds the enabled auxiliary losses of this step to `total`, weighted, in a fixed order (probe,
   // then grounding: the order is part of a run's arithmetic, so checkpoints resume bit for bit),
   // records them for last_probe_loss / last_grounding_loss and logs them on log steps.

@@ -353,18 +353,7 @@ absl::Status TrainingRun::Diffusion() {
     LDM_RETURN_IF_ERROR(trainer.InitTextEncoder(init));
     spdlog::info("diffusion: text encoder initialised from {}", init.string());
   }
-  if (options_.grounding_weight > 0) {
-    TokenGrounding::Assignment assignment;
-    LDM_RETURN_IF_ERROR(TorchGuard("diffusion: token grounding", [&]() {
-      assignment = TokenGrounding(tokenizer).Assign(cache.token_ids);
-    }));
-    const int64_t grounded = assignment.token_object.ge(0).sum().item<int64_t>();
-    const int64_t captions = assignment.token_object.ge(0).any(1).sum().item<int64_t>();
-    spdlog::info(
-        "diffusion: token grounding: {} tokens in {} of {} examples, weight {} from step {}",
-        grounded, captions, cache.size(), options_.grounding_weight, options_.grounding_start_step);
-    LDM_RETURN_IF_ERROR(trainer.SetGrounding(std::move(assignment)));
-  }
+  LDM_RETURN_IF_ERROR(SetTokenGrounding(o, tokenizer, cache, trainer));
   int64_t unet_params = 0, text_params = 0;
   for (const auto& p : trainer.model()->unet->parameters()) unet_params += p.numel();
   for (const auto& p : trainer.model()->text_encoder->parameters()) text_params += p.numel();
@@ -376,6 +365,23 @@ absl::Status TrainingRun::Diffusion() {
   LDM_ASSIGN_OR_RETURN(bool finished, trainer.Train(options_.resume, options_.max_steps_this_call));
   if (!finished) return Stopped("diffusion");
   return trainer.WriteFinal();
+}
+
+absl::Status TrainingRun::SetTokenGrounding(const DiffusionTrainerOptions& o,
+                                            const ClipTokenizer& tokenizer,
+                                            const LatentCache& cache,
+                                            DiffusionTrainer& trainer) const {
+  if (o.grounding_weight <= 0) return absl::OkStatus();
+  const char* name = DiffusionTrainer::PassName(o.tuned);
+  TokenGrounding::Assignment assignment;
+  LDM_RETURN_IF_ERROR(TorchGuard(absl::StrCat(name, ": token grounding"), [&]() {
+    assignment = TokenGrounding(tokenizer).Assign(cache.token_ids);
+  }));
+  const int64_t grounded = assignment.token_object.ge(0).sum().item<int64_t>();
+  const int64_t captions = assignment.token_object.ge(0).any(1).sum().item<int64_t>();
+  spdlog::info("{}: token grounding: {} tokens in {} of {} examples, weight {} from step {}", name,
+               grounded, captions, cache.size(), o.grounding_weight, o.grounding_start_step);
+  return trainer.SetGrounding(std::move(assignment));
 }
 
 fs::path TrainingRun::FinalDiffusionDir() const {
@@ -398,7 +404,7 @@ absl::Status TrainingRun::TextEncoderPass() {
 absl::Status TrainingRun::TunedPass(DiffusionTrainerOptions::TunedPart part, int64_t steps,
                                     double lr) {
   const bool classes = part == DiffusionTrainerOptions::TunedPart::kClassEmbeddings;
-  const char* name = classes ? "class-embeddings" : "text-encoder";
+  const char* name = DiffusionTrainer::PassName(part);
   const fs::path dir = classes ? ClassEmbeddingsDir() : TextEncoderDir();
   if (steps <= 0) return absl::OkStatus();
   const fs::path final_dir = dir / "final";
@@ -443,13 +449,7 @@ absl::Status TrainingRun::TunedPass(DiffusionTrainerOptions::TunedPart part, int
     trainer.emplace(o, &cache, tokenizer.Encode("").input_ids, dir);
     return absl::OkStatus();
   }));
-  if (o.grounding_weight > 0) {
-    TokenGrounding::Assignment assignment;
-    LDM_RETURN_IF_ERROR(TorchGuard("text-encoder: token grounding", [&]() {
-      assignment = TokenGrounding(tokenizer).Assign(cache.token_ids);
-    }));
-    LDM_RETURN_IF_ERROR(trainer->SetGrounding(std::move(assignment)));
-  }
+  LDM_RETURN_IF_ERROR(SetTokenGrounding(o, tokenizer, cache, *trainer));
   // The float16 weights the exporter writes are the ones served, so the pass tunes those.
   LDM_RETURN_IF_ERROR(trainer->InitWeights(base / "unet.safetensors",
                                            base / "text_encoder.safetensors",

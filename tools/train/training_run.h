@@ -192,6 +192,10 @@ class TrainingRun {
   // when steps is 0 or its final/ exists; FAILED_PRECONDITION before the diffusion stage has
   // finished.
   absl::Status TunedPass(DiffusionTrainerOptions::TunedPart part, int64_t steps, double lr);
+  // With o.grounding_weight > 0: assigns the cache's tokens to their objects (TokenGrounding),
+  // logs the count and hands the assignment to `trainer`; a no-op otherwise.
+  absl::Status SetTokenGrounding(const DiffusionTrainerOptions& o, const ClipTokenizer& tokenizer,
+                                 const LatentCache& cache, DiffusionTrainer& trainer) const;
   // What the diffusion stage and the passes share: the model configs, the VAE's
   // scaling factor, seed, batch size, null class, checkpointing, logging and device.
   DiffusionTrainerOptions CommonDiffusionOptions(const ClipTokenizer& tokenizer,
