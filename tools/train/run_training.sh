@@ -11,7 +11,9 @@
 #
 # Environment: WORK (default /work/ldm-train-state), BUILD (default build-train), THREADS (2),
 # DEVICE (cpu), EXTRA_ARGS (ldm-train flags appended to the recipe, e.g. "--text-pretrain-steps
-# 1500"; flags not already in the recipe). The training
+# 1500"; flags not already in the recipe), DECODER_STEPS (1500; 0 skips the decoder stage, so
+# decoder-edges starts from the autoencoder's own decoder: the open budget question of
+# docs/MODEL.md, "Session 12"). The training
 # recipe (steps, batch sizes, learning rates) is fixed here so every resume uses the same
 # schedule; see docs/MODEL.md.
 set -euo pipefail
@@ -20,6 +22,7 @@ WORK="${WORK:-/work/ldm-train-state}"
 BUILD="${BUILD:-$REPO/build-train}"
 THREADS="${THREADS:-2}"
 DEVICE="${DEVICE:-cpu}"
+DECODER_STEPS="${DECODER_STEPS:-1500}"
 mkdir -p "$WORK"
 
 if pgrep -f -- "ldm-train .*--work-dir $WORK( |\$)" > /dev/null; then
@@ -40,7 +43,7 @@ STAGES+=" decoder-edges classifier"
 ARGS=(--work-dir "$WORK" --out "$REPO/models/toy-shapes" --resume --seed 0
       --device "$DEVICE" --threads "$THREADS"
       --ae-steps 4000 --ae-batch 32 --ae-lr 8e-4 --ae-object-weight 2 --ae-edge-weight 8
-      --noise-schedule zero-snr-v --decoder-steps 1500 --decoder-lr 2e-4
+      --noise-schedule zero-snr-v --decoder-steps "$DECODER_STEPS" --decoder-lr 2e-4
       --edge-decoder-steps 1000 --edge-decoder-lr 2e-4 --edge-decoder-object-weight 2
       --edge-decoder-edge-weight 8 --decode-latent-padding 1
       --unet-steps 8000 --unet-lr-steps 6000 --unet-batch 64 --unet-lr 5e-4 --ema-decay 0.998
