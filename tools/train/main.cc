@@ -10,7 +10,9 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_join.h"
 #include "core/pipeline/model_extras.h"
 #include "tools/train/sr_training_run.h"
 #include "tools/train/stop_signal.h"
@@ -23,14 +25,10 @@ int main(int argc, char** argv) {
   int threads = 0;
   bool tiny = false;
   double checkpoint_minutes = 10;
-  app.add_option("--stage", stage,
-                 "all|tokenizer|text-pretrain|autoencoder|diffusion|class-embeddings|"
-                 "text-encoder|decoder|decoder-edges|export|classifier|classifier-export|sr|"
-                 "sr-export|sr-all")
-      ->check(
-          CLI::IsMember({"all", "tokenizer", "text-pretrain", "autoencoder", "diffusion",
-                         "class-embeddings", "text-encoder", "decoder", "decoder-edges", "export",
-                         "classifier", "classifier-export", "sr", "sr-export", "sr-all"}));
+  std::vector<std::string> stages = ldm::train::TrainingRun::Stages();
+  stages.insert(stages.end(), ldm::train::SrTrainingRun::Stages().begin(),
+                ldm::train::SrTrainingRun::Stages().end());
+  app.add_option("--stage", stage, absl::StrJoin(stages, "|"))->check(CLI::IsMember(stages));
   app.add_option("--work-dir", work_dir, "checkpoints and intermediate outputs")->required();
   app.add_option("--out", out_dir, "diffusers folder written by the export stage");
   app.add_option("--seed", o.seed, "seed of every random draw (data, init, noise)");

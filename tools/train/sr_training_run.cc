@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/common/status_macros.h"
 #include "core/common/torch_guard.h"
 #include "core/io/safetensors_file.h"
@@ -29,8 +30,15 @@ absl::Status SrTrainingRun::Run(const std::string& stage) {
     LDM_RETURN_IF_ERROR(Train());
     return Export();
   }
+  const std::vector<std::string>& stages = Stages();
   return absl::InvalidArgumentError(
-      absl::StrCat("--stage ", stage, " must be sr, sr-export or sr-all"));
+      absl::StrCat("--stage ", stage, " must be ",
+                   absl::StrJoin(stages.begin(), stages.end() - 1, ", "), " or ", stages.back()));
+}
+
+const std::vector<std::string>& SrTrainingRun::Stages() {
+  static const std::vector<std::string> stages = {"sr", "sr-export", "sr-all"};
+  return stages;
 }
 
 absl::Status SrTrainingRun::Train() {

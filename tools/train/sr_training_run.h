@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "core/nn/unet_2d_condition_model.h"
@@ -51,7 +52,9 @@ class SrTrainingRun {
  public:
   explicit SrTrainingRun(SrTrainingRunOptions options);
 
-  // stage: sr | sr-export | sr-all.
+  // The stages Run accepts: sr, sr-export, sr-all.
+  static const std::vector<std::string>& Stages();
+  // One of Stages(); INVALID_ARGUMENT naming them for any other.
   absl::Status Run(const std::string& stage);
   absl::Status Train();
   absl::Status Export();

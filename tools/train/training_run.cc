@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/common/status_macros.h"
 #include "core/common/torch_guard.h"
 #include "core/io/model_config.h"
@@ -79,12 +80,18 @@ absl::Status TrainingRun::Run(const std::string& stage) {
     LDM_RETURN_IF_ERROR(EdgeDecoder());
     return Export();
   }
+  const std::vector<std::string>& stages = Stages();
   return absl::InvalidArgumentError(
-      absl::StrCat("--stage ", stage,
-                   " must be all, tokenizer, text-pretrain, autoencoder, diffusion, "
-                   "text-encoder, class-embeddings, decoder, decoder-edges, export, "
-                   "classifier or "
-                   "classifier-export"));
+      absl::StrCat("--stage ", stage, " must be ",
+                   absl::StrJoin(stages.begin(), stages.end() - 1, ", "), " or ", stages.back()));
+}
+
+const std::vector<std::string>& TrainingRun::Stages() {
+  static const std::vector<std::string> stages = {
+      "all",           "tokenizer",    "text-pretrain",    "autoencoder",
+      "diffusion",     "text-encoder", "class-embeddings", "decoder",
+      "decoder-edges", "export",       "classifier",       "classifier-export"};
+  return stages;
 }
 
 absl::Status TrainingRun::Tokenizer() {

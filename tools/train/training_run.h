@@ -39,6 +39,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -136,8 +137,11 @@ class TrainingRun {
  public:
   explicit TrainingRun(TrainingRunOptions options);
 
-  // stage: all | tokenizer | text-pretrain | autoencoder | diffusion | text-encoder |
-  // class-embeddings | decoder | decoder-edges | export | classifier | classifier-export.
+  // The stages Run accepts, in recipe order: all, tokenizer, text-pretrain, autoencoder,
+  // diffusion, text-encoder, class-embeddings, decoder, decoder-edges, export, classifier,
+  // classifier-export.
+  static const std::vector<std::string>& Stages();
+  // One of Stages(); INVALID_ARGUMENT naming them for any other.
   absl::Status Run(const std::string& stage);
 
   absl::Status Tokenizer();

@@ -51,6 +51,17 @@ TEST(TrainingRunTest, AllStagesProduceALoadableModel) {
   EXPECT_TRUE(s.ok()) << s;
 }
 
+TEST(TrainingRunTest, UnknownStageIsRefusedNamingEveryStage) {
+  const fs::path dir = ldm::testing::TempDir("training_run_unknown_stage");
+  absl::Status s = TrainingRun(Tiny(dir)).Run("unet");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_NE(s.message().find("--stage unet must be all, tokenizer, "), std::string::npos) << s;
+  for (const std::string& stage : TrainingRun::Stages()) {
+    EXPECT_NE(s.message().find(stage), std::string::npos) << stage << ": " << s;
+  }
+  EXPECT_NE(s.message().find(" or classifier-export"), std::string::npos) << s;
+}
+
 TEST(TrainingRunTest, DiffusionPinsItsScheduleForResumeAndExport) {
   StopSignal::Set(false);
   const fs::path dir = ldm::testing::TempDir("training_run_schedule");
