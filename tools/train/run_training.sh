@@ -11,9 +11,9 @@
 #
 # Environment: WORK (default /work/ldm-train-state), BUILD (default build-train), THREADS (2),
 # DEVICE (cpu), EXTRA_ARGS (ldm-train flags appended to the recipe, e.g. "--text-pretrain-steps
-# 1500"; flags not already in the recipe), DECODER_STEPS (1500; 0 skips the decoder stage, so
-# decoder-edges starts from the autoencoder's own decoder: the open budget question of
-# docs/MODEL.md, "Session 12"). The training
+# 1500"; flags not already in the recipe), DECODER_STEPS (0: the recipe has no decoder stage since
+# session 13, decoder-edges starts from the autoencoder's own decoder; 1500 runs the decoder
+# pass the session-12 model had, see docs/MODEL.md "Session 13"). The training
 # recipe (steps, batch sizes, learning rates) is fixed here so every resume uses the same
 # schedule; see docs/MODEL.md.
 set -euo pipefail
@@ -22,7 +22,7 @@ WORK="${WORK:-/work/ldm-train-state}"
 BUILD="${BUILD:-$REPO/build-train}"
 THREADS="${THREADS:-2}"
 DEVICE="${DEVICE:-cpu}"
-DECODER_STEPS="${DECODER_STEPS:-1500}"
+DECODER_STEPS="${DECODER_STEPS:-0}"
 mkdir -p "$WORK"
 
 if pgrep -f -- "ldm-train .*--work-dir $WORK( |\$)" > /dev/null; then
