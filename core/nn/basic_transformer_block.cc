@@ -32,9 +32,9 @@ BasicTransformerBlockImpl::BasicTransformerBlockImpl(const BasicTransformerBlock
 torch::Tensor BasicTransformerBlockImpl::forward(const torch::Tensor& x,
                                                  const torch::Tensor& context) {
   // Each sub-layer output is a fresh tensor, so the residual is accumulated into it.
-  torch::Tensor h = AddFresh(attn1_(norm1_(x)), x);
-  h = AddFresh(attn2_(norm2_(h), context), h);
-  return AddFresh(ff_(norm3_(h)), h);
+  torch::Tensor h = AddFresh(attn1_(norm1_(NormInput(x, norm1_->weight))), x);
+  h = AddFresh(attn2_(norm2_(NormInput(h, norm2_->weight)), context), h);
+  return AddFresh(ff_(norm3_(NormInput(h, norm3_->weight))), h);
 }
 
 }  // namespace ldm::nn

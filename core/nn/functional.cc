@@ -39,6 +39,11 @@ torch::Tensor AddFresh(torch::Tensor x, const torch::Tensor& y) {
   return x + y;
 }
 
+torch::Tensor NormInput(const torch::Tensor& x, const torch::Tensor& weight) {
+  if (!weight.defined() || x.scalar_type() == weight.scalar_type()) return x;
+  return x.to(weight.scalar_type());
+}
+
 torch::Tensor AttentionProbabilities(const torch::Tensor& q, const torch::Tensor& k,
                                      int64_t heads) {
   TORCH_CHECK(q.dim() == 3 && k.dim() == 3 && q.size(0) == k.size(0) && q.size(2) == k.size(2),

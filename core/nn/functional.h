@@ -21,6 +21,13 @@ torch::Tensor SiluFresh(torch::Tensor x);
 // `x` must be a fresh temporary.
 torch::Tensor AddFresh(torch::Tensor x, const torch::Tensor& y);
 
+// The input of a normalisation layer with weight `weight`: `x` itself when the dtypes match (or
+// `weight` is undefined), else `x` cast to the weight's dtype. Under mixed precision (autocast)
+// convolutions and linears return bfloat16/float16 while the norms' weights stay float32, and
+// libtorch 1.13's CPU group_norm and layer_norm refuse mixed dtypes; the statistics are then
+// computed in float32. A no-op at inference, where activations and weights share a dtype.
+torch::Tensor NormInput(const torch::Tensor& x, const torch::Tensor& weight);
+
 // The attention probabilities softmax(q k^T / sqrt(d)) per head, computed explicitly in float32
 // (differentiable): q [B, Lq, H*D], k [B, Lk, H*D] -> [B, H, Lq, Lk]. For training-time
 // instrumentation (e.g. losses on cross-attention maps); inference uses MultiHeadAttention.

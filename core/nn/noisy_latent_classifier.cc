@@ -155,7 +155,7 @@ torch::Tensor NoisyLatentClassifierImpl::forward(const torch::Tensor& sample,
   std::vector<torch::Tensor> unused_skips;
   for (auto& block : down_blocks_) h = block(h, emb, &unused_skips);
   h = mid_block_(h, emb);
-  h = nn::SiluFresh(conv_norm_out_(h));
+  h = nn::SiluFresh(conv_norm_out_(nn::NormInput(h, conv_norm_out_->weight)));
   return classifier_(h.mean({2, 3}));
 }
 

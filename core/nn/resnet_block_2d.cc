@@ -32,7 +32,7 @@ ResnetBlock2DImpl::ResnetBlock2DImpl(const ResnetBlock2DOptions& options) : opti
 }
 
 torch::Tensor ResnetBlock2DImpl::forward(const torch::Tensor& x, const torch::Tensor& temb) {
-  torch::Tensor h = SiluFresh(norm1_(x));
+  torch::Tensor h = SiluFresh(norm1_(NormInput(x, norm1_->weight)));
   h = conv1_(h);
   if (time_emb_proj_) {
     TORCH_CHECK(temb.defined(), "ResnetBlock2D: this block needs a time embedding");
@@ -40,7 +40,7 @@ torch::Tensor ResnetBlock2DImpl::forward(const torch::Tensor& x, const torch::Te
     torch::Tensor t = time_emb_proj_(torch::silu(temb));
     h = AddFresh(h, t.unsqueeze(-1).unsqueeze(-1));
   }
-  h = SiluFresh(norm2_(h));
+  h = SiluFresh(norm2_(NormInput(h, norm2_->weight)));
   if (options_.dropout > 0.0) h = dropout_(h);
   h = conv2_(h);
   torch::Tensor skip = conv_shortcut_ ? conv_shortcut_(x) : x;

@@ -28,7 +28,8 @@ torch::Tensor SpatialSelfAttentionImpl::forward(const torch::Tensor& x) {
               options_.channels, ", H, W], got ", x.sizes());
   const int64_t b = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
   // GroupNorm on NCHW equals the reference's norm on [B, C, HW]; tokens are pixels.
-  torch::Tensor tokens = group_norm_(x).view({b, c, h * w}).transpose(1, 2);
+  torch::Tensor tokens =
+      group_norm_(NormInput(x, group_norm_->weight)).view({b, c, h * w}).transpose(1, 2);
   torch::Tensor q = to_q_(tokens);
   torch::Tensor k = to_k_(tokens);
   torch::Tensor v = to_v_(tokens);

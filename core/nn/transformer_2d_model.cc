@@ -44,7 +44,7 @@ torch::Tensor Transformer2DModelImpl::forward(const torch::Tensor& x,
               "Transformer2DModel: expected [B, ", options_.in_channels, ", H, W], got ",
               x.sizes());
   const int64_t b = x.size(0), h = x.size(2), w = x.size(3);
-  torch::Tensor t = norm_(x);
+  torch::Tensor t = norm_(NormInput(x, norm_->weight));
   // NCHW -> tokens [B, HW, C]. The reshape of the permuted tensor is the one copy per direction.
   if (options_.use_linear_projection) {
     t = t.permute({0, 2, 3, 1}).reshape({b, h * w, options_.in_channels});

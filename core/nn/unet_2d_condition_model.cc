@@ -423,7 +423,7 @@ torch::Tensor UNet2DConditionModelImpl::forward(
                      : plain_up_[i](h, &skips, emb, upsample_size);
     record(absl::StrCat("up_blocks.", i), h);
   }
-  h = conv_norm_out_(h);
+  h = conv_norm_out_(nn::NormInput(h, conv_norm_out_->weight));
   if (intermediates != nullptr) {
     record("conv_norm_out", h);
     h = torch::silu(h);  // keep the recorded tensor intact

@@ -52,7 +52,7 @@ torch::Tensor VaeDecoderImpl::forward(const torch::Tensor& z,
     h = up_blocks_[i](h);
     record(absl::StrCat("up_blocks.", i), h);
   }
-  h = SiluFresh(conv_norm_out_(h));
+  h = SiluFresh(conv_norm_out_(NormInput(h, conv_norm_out_->weight)));
   return conv_out_(h);
 }
 

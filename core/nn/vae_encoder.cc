@@ -54,7 +54,7 @@ torch::Tensor VaeEncoderImpl::forward(const torch::Tensor& x,
   }
   h = mid_block_(h);
   record("mid_block", h);
-  h = SiluFresh(conv_norm_out_(h));
+  h = SiluFresh(conv_norm_out_(NormInput(h, conv_norm_out_->weight)));
   return conv_out_(h);
 }
 

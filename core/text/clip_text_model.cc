@@ -11,6 +11,7 @@
 #include "core/io/module_loader.h"
 #include "core/io/safetensors_file.h"
 #include "core/io/state_dict_loader.h"
+#include "core/nn/functional.h"
 
 namespace ldm {
 
@@ -188,8 +189,9 @@ class ClipEncoderLayerImpl : public torch::nn::Module {
   }
 
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& allowed, bool causal_only) {
-    torch::Tensor h = x + self_attn_(layer_norm1_(x), allowed, causal_only);
-    return h + mlp_(layer_norm2_(h));
+    torch::Tensor h =
+        x + self_attn_(layer_norm1_(nn::NormInput(x, layer_norm1_->weight)), allowed, causal_only);
+    return h + mlp_(layer_norm2_(nn::NormInput(h, layer_norm2_->weight)));
   }
 
  private:
@@ -257,7 +259,7 @@ class ClipTextTransformerImpl : public torch::nn::Module {
       h = layer->as<ClipEncoderLayer>()->forward(h, allowed, causal_only);
       out.hidden_states.push_back(h);
     }
-    out.last_hidden_state = final_layer_norm_(h);
+    out.last_hidden_state = final_layer_norm_(nn::NormInput(h, final_layer_norm_->weight));
 
     torch::Tensor eos_positions;
     if (config_.eos_token_id == 2) {
@@ -271,7 +273,9 @@ class ClipTextTransformerImpl : public torch::nn::Module {
     return out;
   }
 
-  torch::Tensor FinalLayerNorm(const torch::Tensor& x) { return final_layer_norm_(x); }
+  torch::Tensor FinalLayerNorm(const torch::Tensor& x) {
+    return final_layer_norm_(nn::NormInput(x, final_layer_norm_->weight));
+  }
 
  private:
   ClipTextConfig config_;

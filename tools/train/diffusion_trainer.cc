@@ -102,6 +102,9 @@ DiffusionTrainer::DiffusionTrainer(DiffusionTrainerOptions options, const Latent
                   options_.high_noise_start_step >= 0,
               "grounding_weight and the start steps must be >= 0, got ", options_.grounding_weight,
               ", ", options_.grounding_start_step, " and ", options_.high_noise_start_step);
+  TORCH_CHECK(AutocastScope::Supports(options_.device, options_.mixed_precision),
+              "mixed precision ", MixedPrecisionName(options_.mixed_precision),
+              " is not supported on ", options_.device.str());
   TORCH_CHECK(options_.position_probe_weight >= 0, "position_probe_weight must be >= 0, got ",
               options_.position_probe_weight);
   model_ = DiffusionModel(options_.unet, options_.text, options_.position_probe_weight > 0);
@@ -312,7 +315,6 @@ double DiffusionTrainer::TrainStep() {
   const torch::Device d = options_.device;
   // With text_lr_scale != 1 the second group is the text encoder's.
   OptimizerStep::Begin(*optimizer_, LrSchedule(options_.lr).At(step_), options_.text_lr_scale);
-  torch::Tensor hidden = model_->text_encoder->forward(batch.token_ids.to(d)).last_hidden_state;
   std::map<std::string, torch::Tensor> intermediates;
   // Cross-attention maps for the grounding loss: every cross-attention layer records its
   // probabilities during this forward only.
@@ -320,13 +322,16 @@ double DiffusionTrainer::TrainStep() {
   std::vector<torch::Tensor> attention_maps;
   torch::Tensor pred;
   {
+    AutocastScope autocast(d, options_.mixed_precision);
+    torch::Tensor hidden = model_->text_encoder->forward(batch.token_ids.to(d)).last_hidden_state;
     std::optional<AttentionRecording> recording;
     if (grounding) recording.emplace(cross_attention_, &attention_maps);
     pred = model_->unet->forward(batch.sample.to(d), batch.timesteps.to(d), hidden,
                                  batch.class_labels.to(d),
                                  model_->position_probe ? &intermediates : nullptr);
   }
-  torch::Tensor loss = torch::mse_loss(pred, batch.target.to(d));
+  // The losses run outside autocast, in float32 (a no-op cast without mixed precision).
+  torch::Tensor loss = torch::mse_loss(pred.to(torch::kFloat32), batch.target.to(d));
   torch::Tensor total = loss;
   AddAuxiliaryLosses(batch, intermediates, attention_maps, grounding, total);
   OptimizerStep::Finish(*optimizer_, total, model_->parameters(), options_.grad_clip);

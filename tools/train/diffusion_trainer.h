@@ -36,6 +36,7 @@
 #include "core/text/clip_text_model.h"
 #include "core/text/clip_tokenizer.h"
 #include "nlohmann/json.hpp"
+#include "tools/train/autocast_scope.h"
 #include "tools/train/condition_dropout.h"
 #include "tools/train/ema_weights.h"
 #include "tools/train/latent_cache.h"
@@ -113,6 +114,10 @@ struct DiffusionTrainerOptions {
   double checkpoint_every_seconds = 600;
   int64_t log_every = 10;
   torch::Device device = torch::kCPU;
+  // kBFloat16: each step's forward (text encoder and UNet) runs under AutocastScope; the losses,
+  // weights, gradients, optimizer state and EMA stay float32. Checkpoints hold float32 either
+  // way, so a run may resume with another setting (it then continues with other rounding).
+  MixedPrecision mixed_precision = MixedPrecision::kOff;
 };
 
 // The tensors of one training step, exposed for tests.

@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_join.h"
 #include "core/pipeline/model_extras.h"
+#include "tools/train/autocast_scope.h"
 #include "tools/train/sr_training_run.h"
 #include "tools/train/stop_signal.h"
 #include "tools/train/training_run.h"
@@ -62,6 +63,12 @@ int main(int argc, char** argv) {
   app.add_option("--edge-decoder-edge-weight", o.edge_decoder_edge_weight,
                  "its extra reconstruction weight on the band around label edges");
   std::string noise_schedule = "zero-snr-v";
+  std::string mixed_precision = "off";
+  app.add_option("--mixed-precision", mixed_precision,
+                 "diffusion stage and its text-encoder / class-embeddings passes: off (float32) "
+                 "or bf16 (forward under bfloat16 autocast, float32 weights and losses; about 2x "
+                 "faster on CPUs with AMX / AVX512-BF16)")
+      ->check(CLI::IsMember({"off", "bf16"}));
   app.add_option("--noise-schedule", noise_schedule,
                  "zero-snr-v (zero terminal SNR, v-prediction, trailing; default) or sd-eps "
                  "(SD 1.x: epsilon, leading; the models of sessions 1-4)")
@@ -142,6 +149,7 @@ int main(int argc, char** argv) {
   o.configs.scheduler = ldm::train::ToyModelConfigs::SchedulerConfig(
       noise_schedule == "sd-eps" ? ldm::train::NoiseScheduleRecipe::kStableDiffusion
                                  : ldm::train::NoiseScheduleRecipe::kZeroSnrV);
+  o.mixed_precision = *ldm::train::ParseMixedPrecision(mixed_precision);  // checked above
   try {
     o.device = torch::Device(device);
   } catch (const std::exception& e) {

@@ -43,7 +43,9 @@ torch::Tensor PositionProbeImpl::Loss(const std::map<std::string, torch::Tensor>
     auto it = intermediates.find(name);
     TORCH_CHECK(it != intermediates.end(), "PositionProbe: the UNet has no intermediate '", name,
                 "'");
-    const torch::Tensor& h = it->second;
+    // Features from a mixed-precision forward are bfloat16; the heads and the loss run in the
+    // heads' dtype.
+    const torch::Tensor h = it->second.to(heads_[i]->as<torch::nn::Conv2d>()->weight.scalar_type());
     TORCH_CHECK(h.dim() == 4 && h.size(1) == channels, "PositionProbe: ", name, " is ", h.sizes(),
                 ", expected [B, ", channels, ", H, W]");
     torch::Tensor pred = heads_[i]->as<torch::nn::Conv2d>()->forward(h);

@@ -281,6 +281,7 @@ DiffusionTrainerOptions TrainingRun::CommonDiffusionOptions(const ClipTokenizer&
   o.checkpoint_every_seconds = options_.checkpoint_seconds;
   o.log_every = options_.log_every;
   o.device = options_.device;
+  o.mixed_precision = options_.mixed_precision;
   return o;
 }
 

@@ -56,6 +56,8 @@ struct TrainingRunOptions {
   std::filesystem::path out_dir;
   uint64_t seed = 0;
   torch::Device device = torch::kCPU;
+  // DiffusionTrainerOptions::mixed_precision of the diffusion stage and both passes.
+  MixedPrecision mixed_precision = MixedPrecision::kOff;
   bool resume = false;
   ToyModelConfigs configs = ToyModelConfigs::Default();
   // Tokenizer.

@@ -145,5 +145,16 @@ TEST(FreshHelpersTest, InPlaceOnlyWhenAutogradAllows) {
   EXPECT_TRUE(leaf.grad().defined());
 }
 
+TEST(NormInputTest, CastsOnlyWhenTheWeightDtypeDiffers) {
+  torch::Tensor x = torch::randn({2, 3}).to(torch::kBFloat16);
+  torch::Tensor weight = torch::ones({3});
+  torch::Tensor cast = NormInput(x, weight);
+  EXPECT_EQ(cast.scalar_type(), torch::kFloat32);
+  EXPECT_TRUE(torch::equal(cast, x.to(torch::kFloat32)));
+  // Same dtype, or no weight: the very tensor (no copy at inference).
+  EXPECT_TRUE(NormInput(x, weight.to(torch::kBFloat16)).is_same(x));
+  EXPECT_TRUE(NormInput(x, torch::Tensor()).is_same(x));
+}
+
 }  // namespace functional_test
 }  // namespace ldm::nn

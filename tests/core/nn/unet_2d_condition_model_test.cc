@@ -2,8 +2,10 @@
 // input validation and trainability. Uses a tiny self-contained config (no fixtures needed).
 #include "core/nn/unet_2d_condition_model.h"
 
+#include <ATen/autocast_mode.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <filesystem>
 #include <fstream>
@@ -194,6 +196,52 @@ TEST(UNet2DConditionModelTest, Float64AndBFloat16AgreeWithFloat32) {
   EXPECT_TRUE(testing::CloseRelativeToMax(bf16.to(torch::kFloat32), ref, 0.1));
 }
 
+// CPU bfloat16 autocast for the scope's lifetime (what mixed-precision training does).
+class CpuAutocast {
+ public:
+  CpuAutocast() { Set(true); }
+  ~CpuAutocast() { Set(false); }
+
+ private:
+  static void Set(bool on) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_enabled(at::kCPU, on);
+    at::autocast::set_autocast_dtype(at::kCPU, torch::kBFloat16);
+#else
+    at::autocast::set_cpu_enabled(on);
+    at::autocast::set_autocast_cpu_dtype(torch::kBFloat16);
+#endif
+    if (!on) at::autocast::clear_cache();
+  }
+};
+
+TEST(UNet2DConditionModelTest, Float32WeightsRunUnderBFloat16AutocastAndTrain) {
+  // Autocast hands bfloat16 activations to norm layers whose weights are float32 (libtorch
+  // 1.13's CPU group_norm / layer_norm refuse the mix unless the model casts them).
+  UNet2DConditionModel m = TinyModel();
+  auto x = torch::randn({2, 4, 8, 8});
+  auto t = torch::tensor({3.5f, 900.0f});
+  auto ctx = torch::randn({2, 5, 12});
+  torch::Tensor ref;
+  {
+    torch::NoGradGuard no_grad;
+    ref = m->forward(x, t, ctx);
+  }
+  torch::Tensor mixed;
+  {
+    CpuAutocast autocast;
+    mixed = m->forward(x, t, ctx);
+  }
+  EXPECT_EQ(mixed.scalar_type(), torch::kBFloat16);
+  EXPECT_TRUE(testing::CloseRelativeToMax(mixed.to(torch::kFloat32), ref, 0.1));
+  mixed.to(torch::kFloat32).square().mean().backward();
+  for (const auto& p : m->named_parameters()) {
+    EXPECT_EQ(p.value().scalar_type(), torch::kFloat32) << p.key();
+  }
+  EXPECT_EQ(m->named_parameters()["conv_in.weight"].grad().scalar_type(), torch::kFloat32);
+  EXPECT_GT(m->named_parameters()["conv_in.weight"].grad().abs().sum().item<double>(), 0.0);
+}
+
 TEST(UNet2DConditionModelTest, UpcastAttentionKeepsHalfPrecisionClose) {
   json j = TinyConfigJson();
   j["upcast_attention"] = true;
@@ -314,5 +362,5 @@ TEST(LoadUNetTest, ConvertsToTheRequestedDtype) {
   for (const auto& p : loaded->parameters()) EXPECT_EQ(p.scalar_type(), torch::kFloat64);
 }
 
-}  // namespace
+}  // namespace unet_2d_condition_model_test
 }  // namespace ldm

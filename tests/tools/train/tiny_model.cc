@@ -91,6 +91,18 @@ DiffusionTrainerOptions TinyDiffusion(uint64_t seed) {
   return o;
 }
 
+GroundedCache GroundedFakeCache() {
+  GroundedCache g{.cache = FakeCache()};
+  const int64_t n = g.cache.size(), len = g.cache.token_ids.size(1);
+  g.cache.map_counts.select(1, 1).zero_();
+  g.cache.map_counts.select(1, 1).narrow(1, 0, 2).narrow(2, 0, 2).fill_(40);
+  g.assignment = {torch::full({n, len}, -1, torch::kInt64),
+                  torch::zeros({n, TokenGrounding::kMaxObjects}, torch::kInt64)};
+  g.assignment.token_object.narrow(1, 1, 2).fill_(0);
+  g.assignment.object_label.select(1, 0).fill_(1);
+  return g;
+}
+
 std::vector<int64_t> EmptyIds() {
   std::vector<int64_t> ids(16, 599);
   ids[0] = 598;

@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "tools/train/diffusion_trainer.h"
 #include "tools/train/latent_cache.h"
+#include "tools/train/token_grounding.h"
 #include "tools/train/training_run.h"
 
 namespace ldm::train::testing {
@@ -24,6 +25,13 @@ TrainingRunOptions TinyRunOptions(const std::filesystem::path& dir);
 // 16-token ids, 7 map labels), DiffusionTrainerOptions of the tiny model (4 steps, batch 3) and
 // the matching 16-token empty prompt.
 LatentCache FakeCache();
+// FakeCache() in which every example's tokens 1-2 name object 0, of label 1, which covers the
+// top-left 2x2 cells, and that token grounding assignment.
+struct GroundedCache {
+  LatentCache cache;
+  TokenGrounding::Assignment assignment;
+};
+GroundedCache GroundedFakeCache();
 DiffusionTrainerOptions TinyDiffusion(uint64_t seed);
 std::vector<int64_t> EmptyIds();
 

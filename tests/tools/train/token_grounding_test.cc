@@ -147,26 +147,10 @@ TEST(TokenGroundingTest, LossIsZeroInsideTheMaskOneOutsideAndIgnoresOtherTokens)
   EXPECT_THROW(TokenGrounding::Loss({torch::zeros({1, 2, 9, 3})}, tokens, masks), c10::Error);
 }
 
-// A fake cache in which every example's tokens 1-2 name object 0, of label 1, which covers the
-// top-left 2x2 cells, and that assignment.
-struct GroundedCache {
-  LatentCache cache = testing::FakeCache();
-  TokenGrounding::Assignment assignment;
-  GroundedCache() {
-    const int64_t n = cache.size(), len = cache.token_ids.size(1);
-    cache.map_counts.select(1, 1).zero_();
-    cache.map_counts.select(1, 1).narrow(1, 0, 2).narrow(2, 0, 2).fill_(40);
-    assignment = {torch::full({n, len}, -1, torch::kInt64),
-                  torch::zeros({n, TokenGrounding::kMaxObjects}, torch::kInt64)};
-    assignment.token_object.narrow(1, 1, 2).fill_(0);
-    assignment.object_label.select(1, 0).fill_(1);
-  }
-};
-
 TEST(DiffusionTrainerGroundingTest, GroundingTrainsOnCrossAttentionOfKeptCaptionsOnly) {
   StopSignal::Set(false);
   const fs::path dir = ldm::testing::TempDir("diffusion_grounding");
-  GroundedCache grounded;
+  const testing::GroundedCache grounded = testing::GroundedFakeCache();
   const LatentCache& cache = grounded.cache;
   const TokenGrounding::Assignment& a = grounded.assignment;
   DiffusionTrainerOptions o = testing::TinyDiffusion(3);
@@ -211,7 +195,7 @@ TEST(DiffusionTrainerGroundingTest, GroundingTrainsOnCrossAttentionOfKeptCaption
 TEST(DiffusionTrainerGroundingTest, TextEncoderPassTrainsWithTheGroundingLossOfEveryCaption) {
   StopSignal::Set(false);
   const fs::path dir = ldm::testing::TempDir("text_pass_grounding");
-  GroundedCache grounded;
+  const testing::GroundedCache grounded = testing::GroundedFakeCache();
   DiffusionTrainerOptions o = testing::TinyDiffusion(3);
   o.tuned = DiffusionTrainerOptions::TunedPart::kTextEncoder;
   o.weight_decay = 0.0;
@@ -234,7 +218,7 @@ TEST(DiffusionTrainerGroundingTest, TextEncoderPassTrainsWithTheGroundingLossOfE
 TEST(DiffusionTrainerGroundingTest, GroundingLossStartsAtItsStartStep) {
   StopSignal::Set(false);
   const fs::path dir = ldm::testing::TempDir("diffusion_grounding_start");
-  GroundedCache grounded;
+  const testing::GroundedCache grounded = testing::GroundedFakeCache();
   const LatentCache& cache = grounded.cache;
   const TokenGrounding::Assignment& a = grounded.assignment;
   DiffusionTrainerOptions o = testing::TinyDiffusion(4);
