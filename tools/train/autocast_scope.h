@@ -2,8 +2,9 @@
 // libtorch's autocast runs the matrix products and convolutions of the calling thread on the
 // scope's device in bfloat16; the weights, their gradients, the optimizer state and the EMA stay
 // float32 (the module's own dtype), and the losses should be computed after the scope ends, in
-// float32. On CPUs with AMX or AVX512-BF16 this makes a step of the toy UNet about twice as fast
-// (docs/MODEL.md, "Mixed precision"); on CUDA it is the usual bf16 autocast.
+// float32. On this project's CPU (AMX / AVX512-BF16) a diffusion step of the toy model takes
+// 0.45 s instead of 0.61 s (docs/MODEL.md, "Mixed precision"); on CUDA it is the usual bf16
+// autocast.
 //
 // Autocast state is thread-local: construct the scope on the thread that runs the forward. Scopes
 // nest; the destructor restores the enclosing state (enabled flag and dtype) and clears
