@@ -68,7 +68,11 @@ int main(int argc, char** argv) {
                  "diffusion stage and its text-encoder / class-embeddings passes: off (float32) "
                  "or bf16 (forward under bfloat16 autocast, float32 weights and losses; ~1.4x "
                  "faster steps on CPUs with AMX / AVX512-BF16)")
-      ->check(CLI::IsMember({"off", "bf16"}));
+      ->check([](const std::string& name) {
+        // ParseMixedPrecision owns the list of names; its error is the message.
+        absl::StatusOr<ldm::train::MixedPrecision> p = ldm::train::ParseMixedPrecision(name);
+        return p.ok() ? std::string() : std::string(p.status().message());
+      });
   app.add_option("--noise-schedule", noise_schedule,
                  "zero-snr-v (zero terminal SNR, v-prediction, trailing; default) or sd-eps "
                  "(SD 1.x: epsilon, leading; the models of sessions 1-4)")

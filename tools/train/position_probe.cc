@@ -45,10 +45,11 @@ torch::Tensor PositionProbeImpl::Loss(const std::map<std::string, torch::Tensor>
                 "'");
     // Features from a mixed-precision forward are bfloat16; the heads and the loss run in the
     // heads' dtype.
-    const torch::Tensor h = it->second.to(heads_[i]->as<torch::nn::Conv2d>()->weight.scalar_type());
+    auto* head = heads_[i]->as<torch::nn::Conv2d>();
+    const torch::Tensor h = it->second.to(head->weight.scalar_type());
     TORCH_CHECK(h.dim() == 4 && h.size(1) == channels, "PositionProbe: ", name, " is ", h.sizes(),
                 ", expected [B, ", channels, ", H, W]");
-    torch::Tensor pred = heads_[i]->as<torch::nn::Conv2d>()->forward(h);
+    torch::Tensor pred = head->forward(h);
     torch::Tensor target = Coordinates(h.size(2), h.size(3), h.options()).expand_as(pred);
     torch::Tensor loss = torch::mse_loss(pred, target);
     total = total.defined() ? total + loss : loss;
