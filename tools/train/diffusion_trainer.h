@@ -36,7 +36,7 @@
 #include "core/text/clip_text_model.h"
 #include "core/text/clip_tokenizer.h"
 #include "nlohmann/json.hpp"
-#include "tools/train/autocast_scope.h"
+#include "core/common/autocast_scope.h"
 #include "tools/train/condition_dropout.h"
 #include "tools/train/ema_weights.h"
 #include "tools/train/latent_cache.h"

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "absl/strings/str_join.h"
+#include "core/common/autocast_scope.h"
 #include "core/pipeline/model_extras.h"
-#include "tools/train/autocast_scope.h"
 #include "tools/train/sr_training_run.h"
 #include "tools/train/stop_signal.h"
 #include "tools/train/training_run.h"
@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
                  "faster steps on CPUs with AMX / AVX512-BF16)")
       ->check([](const std::string& name) {
         // ParseMixedPrecision owns the list of names; its error is the message.
-        absl::StatusOr<ldm::train::MixedPrecision> p = ldm::train::ParseMixedPrecision(name);
+        absl::StatusOr<ldm::MixedPrecision> p = ldm::ParseMixedPrecision(name);
         return p.ok() ? std::string() : std::string(p.status().message());
       });
   app.add_option("--noise-schedule", noise_schedule,
@@ -153,7 +153,7 @@ int main(int argc, char** argv) {
   o.configs.scheduler = ldm::train::ToyModelConfigs::SchedulerConfig(
       noise_schedule == "sd-eps" ? ldm::train::NoiseScheduleRecipe::kStableDiffusion
                                  : ldm::train::NoiseScheduleRecipe::kZeroSnrV);
-  o.mixed_precision = *ldm::train::ParseMixedPrecision(mixed_precision);  // checked above
+  o.mixed_precision = *ldm::ParseMixedPrecision(mixed_precision);  // checked above
   try {
     o.device = torch::Device(device);
   } catch (const std::exception& e) {

@@ -2,15 +2,14 @@
 // input validation and trainability. Uses a tiny self-contained config (no fixtures needed).
 #include "core/nn/unet_2d_condition_model.h"
 
-#include <ATen/autocast_mode.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
-#include <torch/version.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
 
+#include "core/common/autocast_scope.h"
 #include "core/io/safetensors_writer.h"
 #include "core/io/state_dict_loader.h"
 #include "tests/testing/fixtures.h"
@@ -196,25 +195,6 @@ TEST(UNet2DConditionModelTest, Float64AndBFloat16AgreeWithFloat32) {
   EXPECT_TRUE(testing::CloseRelativeToMax(bf16.to(torch::kFloat32), ref, 0.1));
 }
 
-// CPU bfloat16 autocast for the scope's lifetime (what mixed-precision training does).
-class CpuAutocast {
- public:
-  CpuAutocast() { Set(true); }
-  ~CpuAutocast() { Set(false); }
-
- private:
-  static void Set(bool on) {
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    at::autocast::set_autocast_enabled(at::kCPU, on);
-    at::autocast::set_autocast_dtype(at::kCPU, torch::kBFloat16);
-#else
-    at::autocast::set_cpu_enabled(on);
-    at::autocast::set_autocast_cpu_dtype(torch::kBFloat16);
-#endif
-    if (!on) at::autocast::clear_cache();
-  }
-};
-
 TEST(UNet2DConditionModelTest, Float32WeightsRunUnderBFloat16AutocastAndTrain) {
   // Autocast hands bfloat16 activations to norm layers whose weights are float32 (libtorch
   // 1.13's CPU group_norm / layer_norm refuse the mix unless the model casts them).
@@ -229,7 +209,7 @@ TEST(UNet2DConditionModelTest, Float32WeightsRunUnderBFloat16AutocastAndTrain) {
   }
   torch::Tensor mixed;
   {
-    CpuAutocast autocast;
+    AutocastScope autocast(torch::kCPU, MixedPrecision::kBFloat16);
     mixed = m->forward(x, t, ctx);
   }
   EXPECT_EQ(mixed.scalar_type(), torch::kBFloat16);

@@ -1,4 +1,4 @@
-#include "tools/train/autocast_scope.h"
+#include "core/common/autocast_scope.h"
 
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
@@ -13,7 +13,7 @@
 #define LDM_AUTOCAST_BY_DEVICE_TYPE 0
 #endif
 
-namespace ldm::train {
+namespace ldm {
 namespace {
 
 // Autocast's per-thread state for CUDA (cuda) or the CPU.
@@ -89,4 +89,4 @@ AutocastScope::~AutocastScope() {
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
 }
 
-}  // namespace ldm::train
+}  // namespace ldm

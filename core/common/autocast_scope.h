@@ -1,10 +1,11 @@
-// AutocastScope: mixed-precision training for one forward pass. While an enabled scope is alive,
-// libtorch's autocast runs the matrix products and convolutions of the calling thread on the
-// scope's device in bfloat16; the weights, their gradients, the optimizer state and the EMA stay
-// float32 (the module's own dtype), and the losses should be computed after the scope ends, in
-// float32. On this project's CPU (AMX / AVX512-BF16) a diffusion step of the toy model takes
-// 0.45 s instead of 0.61 s (docs/MODEL.md, "Mixed precision"); on CUDA it is the usual bf16
-// autocast.
+// AutocastScope: bfloat16 autocast for the forward passes run while it is alive. libtorch's
+// autocast runs the matrix products and convolutions of the calling thread on the scope's device
+// in bfloat16; the weights (and in training their gradients, the optimizer state and the EMA)
+// stay in the module's own dtype, and losses should be computed after the scope ends, in float32.
+// Core's modules accept the bfloat16 activations this hands their norm layers (nn::NormInput).
+// ldm-train's --mixed-precision bf16 uses it: on this project's CPU (AMX / AVX512-BF16) a
+// diffusion step of the toy model takes 0.45 s instead of 0.61 s (docs/MODEL.md, "Mixed
+// precision"); on CUDA it is the usual bf16 autocast.
 //
 // Autocast state is thread-local: construct the scope on the thread that runs the forward. Scopes
 // nest; the destructor restores the enclosing state (enabled flag and dtype) and clears
@@ -18,7 +19,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace ldm::train {
+namespace ldm {
 
 enum class MixedPrecision { kOff, kBFloat16 };
 
@@ -47,4 +48,4 @@ class AutocastScope {
   torch::ScalarType previous_dtype_ = torch::kBFloat16;
 };
 
-}  // namespace ldm::train
+}  // namespace ldm
