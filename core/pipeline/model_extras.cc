@@ -86,6 +86,12 @@ absl::StatusOr<ModelExtras> ModelExtras::FromConfig(const ModelConfig& c) {
                      absl::StrCat("= ", padding, " must be in [0, ", kMaxDecodeLatentPadding, "]"));
   }
   e.decode_latent_padding = static_cast<int>(padding);
+  LDM_ASSIGN_OR_RETURN(int64_t subcells, c.GetInt("semantic_map_subcells", 1));
+  if (subcells < 1 || subcells > kMaxSemanticMapSubcells) {
+    return c.Invalid("semantic_map_subcells", absl::StrCat("= ", subcells, " must be in [1, ",
+                                                           kMaxSemanticMapSubcells, "]"));
+  }
+  e.semantic_map_subcells = static_cast<int>(subcells);
   LDM_ASSIGN_OR_RETURN(int64_t max_size, c.GetInt("max_size", 2048));
   e.max_size = static_cast<int>(max_size);
   if (c.Has("low_res_image")) {

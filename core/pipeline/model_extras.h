@@ -4,6 +4,7 @@
 //     "class_names": ["red circle", ...],     // index = class label (UNet num_class_embeds)
 //     "null_class_label": 18,                  // the "no class" embedding used for guidance
 //     "semantic_labels": ["background", "red", ...],  // index = label value = one-hot channel
+//     "semantic_map_subcells": 2,              // map sub-cells per latent cell side (default 1)
 //     "latent_rgb_factors": [[r, g, b], ...],  // one row per latent channel: fast previews
 //     "latent_rgb_bias": [r, g, b],
 //     "cfg_unconditional": {"class": "null" | "keep", "semantic_map": "zero" | "keep"},
@@ -41,10 +42,18 @@ struct LowResImageExtras {
 
 struct ModelExtras {
   static constexpr int kMaxDecodeLatentPadding = 8;
+  static constexpr int kMaxSemanticMapSubcells = 8;
 
   std::vector<std::string> class_names;
   std::optional<int> null_class_label;
   std::vector<std::string> semantic_labels;
+  // How a semantic map reaches the UNet: each latent cell is split into r x r sub-cells and the
+  // UNet takes, per label, the fraction of each sub-cell's pixels with that label, i.e. labels *
+  // r^2 channels (pixel_unshuffle order: label-major, then sub-cell row, then column). r = 1 is
+  // plain area downsampling to latent resolution (the LDM paper's semantic synthesis); r > 1 keeps
+  // where a region's border runs inside a cell. In [1, kMaxSemanticMapSubcells]; must divide the
+  // VAE's downsampling factor (checked by Pipeline::Load).
+  int semantic_map_subcells = 1;
   std::vector<std::vector<double>> latent_rgb_factors;  // [latent_channels][3]
   std::vector<double> latent_rgb_bias;                  // [3] or empty
   bool uncond_null_class = false;  // CFG's unconditional row uses null_class_label

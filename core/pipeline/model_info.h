@@ -25,8 +25,11 @@ struct ModelInfo {
   int num_classes = 0;                       // usable class labels (excludes the null class)
   bool class_required = false;               // supports_class without a null class to fall back on
   std::vector<std::string> semantic_labels;  // index = label value (0 = background)
-  int semantic_channels = 0;                 // one-hot channels the UNet takes
-  bool has_classifier = false;               // a noise-aware classifier: classifier_scale > 0
+  int semantic_channels = 0;                 // map labels: values in [0, semantic_channels)
+  // Sub-cells per latent cell side of the map encoding (ModelExtras::semantic_map_subcells): the
+  // UNet takes semantic_channels * semantic_map_subcells^2 map channels.
+  int semantic_map_subcells = 1;
+  bool has_classifier = false;  // a noise-aware classifier: classifier_scale > 0
   // Super-resolution: the model conditions on a low-resolution RGB image (JobSpec::low_res_image)
   // that is upscale_factor times smaller than the output, and requires it.
   bool supports_low_res_image = false;

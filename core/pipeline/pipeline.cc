@@ -127,9 +127,9 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Load(const std::filesystem::
     info.upscale_factor = up;
     info.low_res_channels = LowResConditioning::Channels(f, up);
   }
-  info.semantic_channels =
+  const int map_channels =
       static_cast<int>(ucfg.in_channels) - latent_channels - info.low_res_channels;
-  if (info.semantic_channels < 0 || ucfg.out_channels != latent_channels) {
+  if (map_channels < 0 || ucfg.out_channels != latent_channels) {
     return absl::InvalidArgumentError(absl::StrCat(
         path.string(), ": UNet in/out channels (", ucfg.in_channels, "/", ucfg.out_channels,
         ") do not fit the VAE's ", latent_channels, " latent channels",
@@ -137,6 +137,17 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Load(const std::filesystem::
             ? absl::StrCat(" plus ", info.low_res_channels, " low-resolution image channels")
             : ""));
   }
+  const int subcells = p->extras_.semantic_map_subcells;
+  if (f % subcells != 0 || map_channels % (subcells * subcells) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path.string(), "/ldm_model.json: semantic_map_subcells ", subcells,
+        f % subcells != 0
+            ? absl::StrCat(" must divide the VAE's downsampling factor ", f)
+            : absl::StrCat(" does not fit the UNet's ", map_channels,
+                           " map input channels (labels * ", subcells * subcells, ")")));
+  }
+  info.semantic_channels = map_channels / (subcells * subcells);
+  info.semantic_map_subcells = subcells;
   info.supports_semantic_map = info.semantic_channels > 0;
   info.semantic_labels = p->extras_.semantic_labels;
   for (SamplerKind k : AllSamplerKinds()) info.samplers.emplace_back(SamplerKindName(k));
@@ -340,7 +351,10 @@ absl::StatusOr<torch::Tensor> Pipeline::MapToOneHot(const JobSpec& spec, int lat
                                                     int latent_w) const {
   const int k = info_.semantic_channels;
   const auto opts = torch::TensorOptions().device(options_.device).dtype(options_.dtype);
-  if (!spec.semantic_map.has_value()) return torch::zeros({1, k, latent_h, latent_w}, opts);
+  if (!spec.semantic_map.has_value()) {
+    const int r = info_.semantic_map_subcells;
+    return torch::zeros({1, k * r * r, latent_h, latent_w}, opts);
+  }
   const LabelMap& map = *spec.semantic_map;
   return TorchGuard(absl::StrCat(Req(spec), "semantic_map"), [&]() {
     torch::Tensor labels = torch::from_blob(const_cast<uint8_t*>(map.labels.data()),
@@ -348,10 +362,16 @@ absl::StatusOr<torch::Tensor> Pipeline::MapToOneHot(const JobSpec& spec, int lat
                                .to(torch::kInt64);
     torch::Tensor onehot =
         torch::one_hot(labels, k).permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat32);
-    if (map.height != latent_h) {
-      // Fraction of each latent cell covered by each label (area downsampling).
-      onehot = torch::avg_pool2d(onehot, {map.height / latent_h, map.width / latent_w});
+    const int r = info_.semantic_map_subcells;
+    if (map.height == latent_h && r > 1) {
+      // A map at latent resolution: every sub-cell of a cell has the cell's label.
+      onehot = onehot.repeat_interleave(r, 2).repeat_interleave(r, 3);
+    } else if (map.height != latent_h * r) {
+      // Fraction of each (sub-)cell covered by each label (area downsampling).
+      onehot = torch::avg_pool2d(onehot, {map.height / (latent_h * r), map.width / (latent_w * r)});
     }
+    // Each label's r x r sub-cells become r^2 channels at latent resolution.
+    if (r > 1) onehot = torch::pixel_unshuffle(onehot, r);
     return onehot.to(opts);
   });
 }

@@ -7,8 +7,11 @@
 //   text           cross-attention to the CLIP text encoder's last hidden state (or clip-skip);
 //   class label    the UNet's class embedding (num_class_embeds), added to the time embedding;
 //   semantic map   one-hot label channels concatenated with the latents (UNet in_channels =
-//                  latent channels + labels); a map at image resolution is area-downsampled to
-//                  latent resolution; all-zero channels mean "no map".
+//                  latent channels + labels * r^2); a map at image resolution is area-
+//                  downsampled to r x r sub-cells per latent cell, each label's sub-cells
+//                  unshuffled into r^2 channels (ldm_model.json "semantic_map_subcells" r,
+//                  default 1: one area fraction per label and cell); all-zero channels mean
+//                  "no map".
 //   low-res image  super-resolution models (ldm_model.json "low_res_image"): the RGB image to
 //                  upscale, brought to latent resolution by LowResConditioning and concatenated
 //                  after the map channels; the same in both CFG rows (LDM Sec. 4.4,

@@ -33,7 +33,7 @@ nlohmann::json VaeConfig() {
           {"scaling_factor", 1.0}};
 }
 
-nlohmann::json UnetConfig() {
+nlohmann::json UnetConfig(int in_channels) {
   return {{"_class_name", "UNet2DConditionModel"},
           {"act_fn", "silu"},
           {"attention_head_dim", 2},
@@ -41,7 +41,7 @@ nlohmann::json UnetConfig() {
           {"cross_attention_dim", 8},
           {"down_block_types", {"DownBlock2D", "DownBlock2D"}},
           {"up_block_types", {"UpBlock2D", "UpBlock2D"}},
-          {"in_channels", 16},
+          {"in_channels", in_channels},
           {"out_channels", 4},
           {"layers_per_block", 1},
           {"norm_num_groups", 8},
@@ -69,9 +69,8 @@ absl::Status WriteJson(const fs::path& path, const nlohmann::json& j) {
   return absl::OkStatus();
 }
 
-}  // namespace
-
-absl::Status WriteTinySrModel(const fs::path& dir, int back_projection, const std::string& init) {
+// A VAE + UNet folder with random weights (torch seed 7) and the given ldm_model.json.
+absl::Status WriteFolder(const fs::path& dir, int unet_in_channels, const nlohmann::json& extras) {
   LDM_RETURN_IF_ERROR(
       WriteJson(dir / "model_index.json", {{"_class_name", "StableDiffusionPipeline"},
                                            {"scheduler", {"diffusers", "DDIMScheduler"}},
@@ -79,29 +78,49 @@ absl::Status WriteTinySrModel(const fs::path& dir, int back_projection, const st
                                            {"vae", {"diffusers", "AutoencoderKL"}}}));
   LDM_RETURN_IF_ERROR(WriteJson(dir / "scheduler" / "scheduler_config.json", SchedulerConfig()));
   LDM_RETURN_IF_ERROR(WriteJson(dir / "vae" / "config.json", VaeConfig()));
-  LDM_RETURN_IF_ERROR(WriteJson(dir / "unet" / "config.json", UnetConfig()));
-  LDM_RETURN_IF_ERROR(WriteJson(dir / "ldm_model.json", {{"low_res_image",
-                                                          {{"upscale_factor", 4},
-                                                           {"to_latent", "pixel_unshuffle"},
-                                                           {"back_projection", back_projection},
-                                                           {"init", init}}},
-                                                         {"default_sampler", "ddim"},
-                                                         {"default_steps", 4},
-                                                         {"default_guidance_scale", 1.0},
-                                                         {"max_size", 256}}));
-  return TorchGuard("tiny SR model", [&]() -> absl::Status {
+  LDM_RETURN_IF_ERROR(WriteJson(dir / "unet" / "config.json", UnetConfig(unet_in_channels)));
+  LDM_RETURN_IF_ERROR(WriteJson(dir / "ldm_model.json", extras));
+  return TorchGuard("tiny model", [&]() -> absl::Status {
     torch::manual_seed(7);
     LDM_ASSIGN_OR_RETURN(AutoencoderKLConfig vcfg,
                          AutoencoderKLConfig::FromModelConfig(ModelConfig(VaeConfig(), "vae")));
     AutoencoderKL vae(vcfg);
     LDM_RETURN_IF_ERROR(
         WriteSafeTensors(dir / "vae" / "diffusion_pytorch_model.safetensors", StateDictOf(*vae)));
-    LDM_ASSIGN_OR_RETURN(UNet2DConditionConfig ucfg,
-                         UNet2DConditionConfig::FromModelConfig(ModelConfig(UnetConfig(), "unet")));
+    LDM_ASSIGN_OR_RETURN(
+        UNet2DConditionConfig ucfg,
+        UNet2DConditionConfig::FromModelConfig(ModelConfig(UnetConfig(unet_in_channels), "unet")));
     UNet2DConditionModel unet(ucfg);
     return WriteSafeTensors(dir / "unet" / "diffusion_pytorch_model.safetensors",
                             StateDictOf(*unet));
   });
+}
+
+}  // namespace
+
+absl::Status WriteTinySrModel(const fs::path& dir, int back_projection, const std::string& init) {
+  return WriteFolder(dir, /*unet_in_channels=*/4 + 12,
+                     {{"low_res_image",
+                       {{"upscale_factor", 4},
+                        {"to_latent", "pixel_unshuffle"},
+                        {"back_projection", back_projection},
+                        {"init", init}}},
+                      {"default_sampler", "ddim"},
+                      {"default_steps", 4},
+                      {"default_guidance_scale", 1.0},
+                      {"max_size", 256}});
+}
+
+absl::Status WriteTinyMapModel(const fs::path& dir, int subcells, int unet_subcells) {
+  const int r = unet_subcells > 0 ? unet_subcells : subcells;
+  return WriteFolder(dir, /*unet_in_channels=*/4 + 3 * r * r,
+                     {{"semantic_labels", {"background", "red", "blue"}},
+                      {"semantic_map_subcells", subcells},
+                      {"cfg_unconditional", {{"semantic_map", "zero"}}},
+                      {"default_sampler", "ddim"},
+                      {"default_steps", 3},
+                      {"default_guidance_scale", 2.0},
+                      {"max_size", 128}});
 }
 
 }  // namespace ldm::testing

@@ -1,10 +1,14 @@
 #include "tools/eval/eval_metrics.h"
 
+#include <torch/torch.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 #include "core/common/status_macros.h"
+#include "core/common/torch_guard.h"
 
 namespace ldm::eval {
 
@@ -109,6 +113,34 @@ absl::StatusOr<double> EvalMetrics::Psnr(std::span<const uint8_t> a, std::span<c
   const double mse = se / static_cast<double>(a.size());
   if (mse == 0) return INFINITY;
   return 10.0 * std::log10(255.0 * 255.0 / mse);
+}
+
+absl::StatusOr<std::vector<uint8_t>> EvalMetrics::MapFromCells(std::span<const uint8_t> labels,
+                                                               int width, int height,
+                                                               int num_labels, int cells_w,
+                                                               int cells_h) {
+  if (width <= 0 || height <= 0 || cells_w <= 0 || cells_h <= 0 || width % cells_w != 0 ||
+      height % cells_h != 0 || labels.size() != static_cast<size_t>(width) * height) {
+    return absl::InvalidArgumentError(absl::StrCat("map ", width, "x", height, " (", labels.size(),
+                                                   " labels) does not divide into ", cells_w, "x",
+                                                   cells_h, " cells"));
+  }
+  if (num_labels <= 0 ||
+      std::any_of(labels.begin(), labels.end(), [&](uint8_t v) { return v >= num_labels; })) {
+    return absl::InvalidArgumentError(absl::StrCat("map labels must be in [0, ", num_labels, ")"));
+  }
+  return TorchGuard("rebuilding a map from its cells", [&]() {
+    torch::Tensor t =
+        torch::from_blob(const_cast<uint8_t*>(labels.data()), {1, height, width}, torch::kUInt8)
+            .to(torch::kInt64);
+    torch::Tensor cells =
+        torch::avg_pool2d(torch::one_hot(t, num_labels).permute({0, 3, 1, 2}).to(torch::kFloat32),
+                          {height / cells_h, width / cells_w});
+    torch::Tensor up = torch::upsample_bicubic2d(cells, {height, width}, /*align_corners=*/false);
+    torch::Tensor rebuilt = up.argmax(1).to(torch::kUInt8).contiguous();
+    return std::vector<uint8_t>(rebuilt.data_ptr<uint8_t>(),
+                                rebuilt.data_ptr<uint8_t>() + rebuilt.numel());
+  });
 }
 
 }  // namespace ldm::eval

@@ -90,6 +90,16 @@ std::string EvalReport::Text(const EvalResult& result) {
                                     rows.first, false));
       absl::StrAppend(&out, RowLine(absl::StrFormat("%-9s %-10s", EvalKindName(k), "round trip"),
                                     k, rows.second, false));
+      const auto cells = result.map_channel_ceiling.find(k);
+      if (cells != result.map_channel_ceiling.end()) {
+        absl::StrAppend(&out, RowLine(absl::StrFormat("%-9s %-10s", EvalKindName(k), "UNet input"),
+                                      k, cells->second, false));
+      }
+    }
+    if (!result.map_channel_ceiling.empty()) {
+      absl::StrAppend(&out,
+                      "(UNet input: each map rebuilt from the map channels the UNet is given, "
+                      "upsampled bicubically, against the map itself)\n");
     }
   }
   if (!result.classifier_sweep.empty()) {
@@ -182,6 +192,10 @@ nlohmann::json EvalReport::Json(const EvalResult& result) {
   for (const auto& [k, rows] : result.autoencoder_ceiling) {
     ceiling[EvalKindName(k)] = {{"truth", rows.first.ToJson()},
                                 {"round_trip", rows.second.ToJson()}};
+    const auto cells = result.map_channel_ceiling.find(k);
+    if (cells != result.map_channel_ceiling.end()) {
+      ceiling[EvalKindName(k)]["unet_input"] = cells->second.ToJson();
+    }
   }
   return {{"rows", rows},
           {"classifier_sweep", sweep},

@@ -183,6 +183,17 @@ absl::Status ShapesEvaluator::AutoencoderCeiling(int count, uint64_t dataset_see
                            EvalMetrics::ScoreImage(analyzer, conditions[i], decoded[i]));
       truth_row.Add(t);
       vae_row.Add(v);
+      const ModelInfo& info = pipeline_->info();
+      if (conditions[i].truth_map.empty() || !info.supports_semantic_map) continue;
+      const int r = info.semantic_map_subcells, f = info.vae_scale_factor;
+      LDM_ASSIGN_OR_RETURN(
+          std::vector<uint8_t> rebuilt,
+          EvalMetrics::MapFromCells(s.label_map, s.width, s.height, info.semantic_channels,
+                                    s.width / f * r, s.height / f * r));
+      ImageScore cells;
+      LDM_ASSIGN_OR_RETURN(cells.miou, shapes::ShapesAnalyzer::MeanIoU(rebuilt, s.label_map,
+                                                                       info.semantic_channels));
+      result->map_channel_ceiling[conditions[i].kind].Add(cells);
     }
     return absl::OkStatus();
   };

@@ -58,6 +58,10 @@ struct EvalResult {
   // kMap, kHandMap), the scores of the held-out images themselves (first) and of their VAE
   // round trips (second).
   std::map<EvalKind, std::pair<RowStats, RowStats>> autoencoder_ceiling;
+  // AutoencoderCeiling, maps of a model that takes them: the mIoU of each held-out map rebuilt
+  // from the channels the model's UNet is given (EvalMetrics::MapFromCells at latent size x
+  // semantic_map_subcells), per map kind: how much of the map's shape reaches the UNet.
+  std::map<EvalKind, RowStats> map_channel_ceiling;
   // Classifier guidance sweep: classifier_scale -> class-condition stats (at sweep_guidance).
   std::map<double, RowStats> classifier_sweep;
   double sweep_guidance = 1.0;
@@ -81,7 +85,7 @@ class ShapesEvaluator {
   // `count` held-out scenes and `count` maps and hand-drawn maps of the dataset with seed
   // `dataset_seed`, scored with ShapesAnalyzer as rendered and after a VAE round trip. Scenes are
   // scored on every fact they have (color, shape, size, position, count), maps by mIoU. Fills
-  // `result`->autoencoder_ceiling.
+  // `result`->autoencoder_ceiling (and map_channel_ceiling for models that take maps).
   absl::Status AutoencoderCeiling(int count, uint64_t dataset_seed, EvalResult* result);
 
  private:

@@ -16,6 +16,7 @@
 #include "core/io/state_dict_loader.h"
 #include "core/nn/attention.h"
 #include "core/sampling/noise_schedule.h"
+#include "tools/train/map_channels.h"
 #include "tools/train/optimizer_step.h"
 #include "tools/train/train_loop.h"
 #include "tools/train/train_rng.h"
@@ -107,6 +108,14 @@ DiffusionTrainer::DiffusionTrainer(DiffusionTrainerOptions options, const Latent
               " is not supported on ", options_.device.str());
   TORCH_CHECK(options_.position_probe_weight >= 0, "position_probe_weight must be >= 0, got ",
               options_.position_probe_weight);
+  if (cache_->map_counts.defined()) {  // (an empty cache: a trainer only used to load weights)
+    const int64_t map_channels =
+        cache_->map_counts.size(1) * cache_->map_subcells * cache_->map_subcells;
+    TORCH_CHECK(options_.unet.in_channels == cache_->mean.size(1) + map_channels,
+                "the UNet's in_channels ", options_.unet.in_channels, " do not fit the cache's ",
+                cache_->mean.size(1), " latent + ", map_channels, " map channels (",
+                cache_->map_counts.size(1), " labels x ", cache_->map_subcells, "^2 sub-cells)");
+  }
   model_ = DiffusionModel(options_.unet, options_.text, options_.position_probe_weight > 0);
   model_->to(options_.device);
   model_->train();
@@ -272,13 +281,16 @@ DiffusionBatch DiffusionTrainer::MakeBatch(int64_t step) const {
 
   torch::Tensor ids = cache_->token_ids.index_select(0, idx).clone();
   torch::Tensor cls = cache_->class_label.index_select(0, idx).clone();
-  torch::Tensor maps = cache_->map_counts.index_select(0, idx).to(torch::kFloat32) /
-                       static_cast<double>(cache_->pixels_per_cell);
+  torch::Tensor counts = cache_->map_counts.index_select(0, idx);
+  torch::Tensor maps = MapChannels::ToUNetInput(
+      counts.to(torch::kFloat32) / static_cast<double>(cache_->pixels_per_cell),
+      cache_->map_subcells);
   DiffusionBatch out;
   if (GroundingAt(step)) {
     out.grounding_tokens = grounding_.token_object.index_select(0, idx).clone();
-    out.object_masks = TokenGrounding::ObjectMasks(cache_->map_counts.index_select(0, idx),
-                                                   grounding_.object_label.index_select(0, idx));
+    out.object_masks =
+        TokenGrounding::ObjectMasks(MapChannels::CellCounts(counts, cache_->map_subcells),
+                                    grounding_.object_label.index_select(0, idx));
   }
   ConditionDropout dropout(options_.dropout);
   auto cls_acc = cls.accessor<int64_t, 1>();

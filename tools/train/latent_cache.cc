@@ -29,9 +29,10 @@ std::vector<torch::Tensor> EncodeChunk(const LatentCacheOptions& o, const BatchB
     DiagonalGaussian post = vae->Encode(batch.images.to(device));
     means.push_back(post.mean.to(torch::kCPU, torch::kFloat32));
     stds.push_back(post.std.to(torch::kCPU, torch::kFloat32));
-    const int64_t h = batch.labels.size(1) / f, w = batch.labels.size(2) / f;
-    maps.push_back(MapChannels::FromLabels(batch.labels, o.num_labels, h, w)
-                       .mul(static_cast<double>(f * f))
+    const int64_t cell = f / o.map_subcells;  // image pixels per sub-cell side
+    const int64_t h = batch.labels.size(1) / cell, w = batch.labels.size(2) / cell;
+    maps.push_back(MapChannels::Fractions(batch.labels, o.num_labels, h, w)
+                       .mul(static_cast<double>(cell * cell))
                        .round()
                        .to(torch::kUInt8));
     std::vector<int64_t> flat;
@@ -53,6 +54,11 @@ absl::StatusOr<LatentCache> LatentCache::Build(const LatentCacheOptions& o,
                                                const BatchBuilder& builder, AutoencoderKL& vae,
                                                const ClipTokenizer& tokenizer, const fs::path& dir,
                                                torch::Device device) {
+  const int64_t f = vae->config().DownsampleFactor();
+  if (o.map_subcells < 1 || f % o.map_subcells != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("latent cache: map sub-cells ", o.map_subcells,
+                                                   " must divide the VAE's factor ", f));
+  }
   if (!o.read_only) fs::create_directories(dir);
   vae->eval();
   std::vector<std::vector<torch::Tensor>> parts;
@@ -92,8 +98,16 @@ absl::StatusOr<LatentCache> LatentCache::Build(const LatentCacheOptions& o,
     cache.class_label = torch::cat(cols[3]);
     cache.map_counts = torch::cat(cols[4]);
   }));
-  const int64_t f = vae->config().DownsampleFactor();
-  cache.pixels_per_cell = f * f;
+  const int64_t map_h = cache.map_counts.size(2), latent_h = cache.mean.size(2);
+  if (map_h != latent_h * o.map_subcells) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("latent cache ", dir.string(), " stores maps at ", map_h, " cells per side, ",
+                     map_h / latent_h, " per latent cell; map sub-cells ", o.map_subcells, " need ",
+                     latent_h * o.map_subcells, ": use another work dir (or remove ", dir.string(),
+                     " to re-encode)"));
+  }
+  cache.map_subcells = o.map_subcells;
+  cache.pixels_per_cell = (f / o.map_subcells) * (f / o.map_subcells);
   return cache;
 }
 

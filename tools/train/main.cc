@@ -108,6 +108,13 @@ int main(int argc, char** argv) {
                  "steps the diffusion LR schedule spans (0: --unet-steps; later steps use its "
                  "final LR)");
   app.add_option("--unet-steps", o.unet_steps, "diffusion steps");
+  int map_subcells = 1;
+  app.add_option("--map-subcells", map_subcells,
+                 "semantic map sub-cells per latent cell side (1: one area fraction per label and "
+                 "cell; 2: four, so the UNet sees region borders at 4-pixel resolution). Sets the "
+                 "UNet's in_channels (4 + 7 r^2) and ldm_model.json semantic_map_subcells; a work "
+                 "dir keeps one value (its latent cache stores the maps at that resolution)")
+      ->check(CLI::IsMember({1, 2, 4, 8}));
   app.add_option("--unet-batch", o.unet_batch,
                  "diffusion batch size (and the class-embedding pass's)");
   app.add_option("--class-embedding-steps", o.class_embedding_steps,
@@ -150,6 +157,7 @@ int main(int argc, char** argv) {
   o.out_dir = out_dir;
   o.checkpoint_seconds = checkpoint_minutes * 60.0;
   if (tiny) o.configs = ldm::train::ToyModelConfigs::Tiny();
+  o.configs.SetMapSubcells(map_subcells);
   o.configs.scheduler = ldm::train::ToyModelConfigs::SchedulerConfig(
       noise_schedule == "sd-eps" ? ldm::train::NoiseScheduleRecipe::kStableDiffusion
                                  : ldm::train::NoiseScheduleRecipe::kZeroSnrV);

@@ -108,6 +108,7 @@ nlohmann::json ModelExporter::Extras(const ExportInputs& in) {
   return {{"class_names", shapes::ShapesDataset::ClassNames()},
           {"null_class_label", in.null_class_label},
           {"semantic_labels", labels},
+          {"semantic_map_subcells", in.semantic_map_subcells},
           {"latent_rgb_factors", in.latent_rgb.factors},
           {"latent_rgb_bias", in.latent_rgb.bias},
           {"cfg_unconditional", {{"class", "null"}, {"semantic_map", "zero"}}},
@@ -122,6 +123,15 @@ nlohmann::json ModelExporter::Extras(const ExportInputs& in) {
 }
 
 absl::Status ModelExporter::Export(const ExportInputs& in, const fs::path& out) {
+  // The loader derives the map labels from in_channels and the sub-cells: they must agree.
+  const int64_t r = in.semantic_map_subcells;
+  const int64_t map_channels = (1 + shapes::kNumColors) * r * r;
+  if (r < 1 || in.unet->config().in_channels != in.vae->config().latent_channels + map_channels) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("export: the UNet's in_channels ", in.unet->config().in_channels,
+                     " do not fit ", in.vae->config().latent_channels, " latent channels + ",
+                     1 + shapes::kNumColors, " labels x semantic_map_subcells ", r, "^2"));
+  }
   LDM_ASSIGN_OR_RETURN(const fs::path tmp,
                        MakeTmp(out, {"tokenizer", "text_encoder", "unet", "vae", "scheduler"}));
   std::error_code ec;

@@ -43,6 +43,9 @@ struct ExportInputs {
   // ldm_model.json decode_latent_padding: the latent margin the decoder was trained to decode
   // with (docs/MODEL.md, "Decoding with a latent margin").
   int decode_latent_padding = 0;
+  // ldm_model.json semantic_map_subcells: the map encoding the UNet was trained with; its
+  // in_channels must be latent channels + 7 * semantic_map_subcells^2 (Export checks).
+  int semantic_map_subcells = 1;
   int default_steps = 25;
   int max_size = 256;
   // Extra facts recorded under "training" in ldm_model.json (steps, seed, ...).

@@ -147,4 +147,9 @@ ToyModelConfigs ToyModelConfigs::Tiny() {
   return m;
 }
 
+void ToyModelConfigs::SetMapSubcells(int r) {
+  map_subcells = r;
+  unet.in_channels = vae.latent_channels + kNumMapChannels * r * r;
+}
+
 }  // namespace ldm::train

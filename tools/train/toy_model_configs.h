@@ -4,7 +4,8 @@
 //   vae   AutoencoderKL f=8 (64x64x3 -> 8x8x4): 4 levels, layers_per_block 1
 //   text  CLIPTextModel (vocab and special ids come from the learned tokenizer at run time)
 //   unet  UNet2DConditionModel on 8x8 latents: CrossAttnDownBlock2D at both levels, in_channels =
-//         4 latent + 7 one-hot map channels, num_class_embeds = 18 classes + 1 null class
+//         4 latent + 7 one-hot map channels (7 * r^2 with r x r map sub-cells per latent cell,
+//         SetMapSubcells), num_class_embeds = 18 classes + 1 null class
 //   scheduler  DDIM over 1000 "scaled_linear" training steps rescaled to zero terminal SNR,
 //         v-prediction, trailing timesteps (NoiseScheduleRecipe::kZeroSnrV; the session-1..4
 //         models used kStableDiffusion: SD's epsilon schedule)
@@ -40,6 +41,13 @@ struct ToyModelConfigs {
   NoisyLatentClassifierConfig classifier;  // classifier/ (classifier guidance)
   UNet2DConditionConfig sr_unet;
   nlohmann::json sr_scheduler;  // toy-shapes-sr keeps SD's epsilon schedule (its recipe)
+  // ldm_model.json semantic_map_subcells of the base model (ModelExtras): how finely the UNet
+  // sees a semantic map. Change it with SetMapSubcells, which keeps unet.in_channels in step.
+  int map_subcells = 1;
+
+  // Sets map_subcells to r (>= 1, dividing the VAE's factor 8) and unet.in_channels to
+  // latent channels + kNumMapChannels * r^2.
+  void SetMapSubcells(int r);
 
   static nlohmann::json SchedulerConfig(NoiseScheduleRecipe recipe);
 

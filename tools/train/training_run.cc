@@ -262,7 +262,10 @@ absl::StatusOr<LatentCache> TrainingRun::BuildLatentCache(const ClipTokenizer& t
   BatchBuilder builder(DataOptions(options_));
   LatentCacheOptions co;
   co.size = options_.cache_size;
-  co.num_labels = options_.configs.unet.in_channels - options_.configs.vae.latent_channels;
+  const int64_t r = options_.configs.map_subcells;
+  co.num_labels =
+      (options_.configs.unet.in_channels - options_.configs.vae.latent_channels) / (r * r);
+  co.map_subcells = r;
   co.read_only = read_only;
   return LatentCache::Build(co, builder, vae, tokenizer, LatentsDir(), options_.device);
 }
@@ -504,6 +507,7 @@ absl::Status TrainingRun::Export() {
   in.bos_token_id = tokenizer.bos_id();
   in.pad_token_id = tokenizer.pad_id();
   // How the shipped decoder was trained to decode, whatever this run's flag says.
+  in.semantic_map_subcells = options_.configs.map_subcells;
   in.decode_latent_padding =
       static_cast<int>(Recorded(FinalVaeDir() / "metrics.json", "decode_latent_padding"));
   // Step counts come from what each stage recorded in the work dir, not from this call's flags

@@ -16,7 +16,7 @@ TEST(ModelExtrasTest, ParsesEveryField) {
     "cfg_unconditional": {"class": "null", "semantic_map": "zero"},
     "default_sampler": "ddim", "default_steps": 30, "default_guidance_scale": 4.5, "default_eta": 0.5,
     "default_guidance_scale_map_only": 2.0, "decode_latent_padding": 2,
-    "max_size": 256})"));
+    "semantic_map_subcells": 2, "max_size": 256})"));
   ASSERT_TRUE(e.ok()) << e.status();
   EXPECT_EQ(e->class_names.size(), 2u);
   EXPECT_EQ(*e->null_class_label, 2);
@@ -27,6 +27,7 @@ TEST(ModelExtrasTest, ParsesEveryField) {
   EXPECT_DOUBLE_EQ(e->default_eta, 0.5);
   EXPECT_EQ(e->default_guidance_scale_map_only, 2.0);
   EXPECT_EQ(e->decode_latent_padding, 2);
+  EXPECT_EQ(e->semantic_map_subcells, 2);
   EXPECT_EQ(e->max_size, 256);
 }
 
@@ -38,6 +39,7 @@ TEST(ModelExtrasTest, DefaultsKeepConditionsInTheUnconditionalRow) {
   EXPECT_DOUBLE_EQ(e->default_eta, 0.0);  // deterministic DDIM, as diffusers
   EXPECT_FALSE(e->default_guidance_scale_map_only.has_value());
   EXPECT_EQ(e->decode_latent_padding, 0);  // decode latents as they are, as diffusers
+  EXPECT_EQ(e->semantic_map_subcells, 1);  // one area fraction per label and latent cell
 }
 
 TEST(ModelExtrasTest, MalformedFieldsNameTheField) {
@@ -49,32 +51,19 @@ TEST(ModelExtrasTest, MalformedFieldsNameTheField) {
   auto bad_mode =
       ModelExtras::FromConfig(Make(R"({"cfg_unconditional": {"semantic_map": "drop"}})"));
   EXPECT_FALSE(bad_mode.ok());
-  auto bad_map_guidance =
-      ModelExtras::FromConfig(Make(R"({"default_guidance_scale_map_only": -1})"));
-  ASSERT_FALSE(bad_map_guidance.ok());
-  EXPECT_NE(bad_map_guidance.status().message().find("default_guidance_scale_map_only"),
-            std::string::npos);
-  for (const char* bad : {R"({"default_guidance_scale": 31})", R"({"default_guidance_scale": -2})",
-                          R"({"default_steps": 0})", R"({"default_steps": 1001})"}) {
-    auto bad_default = ModelExtras::FromConfig(Make(bad));
-    ASSERT_FALSE(bad_default.ok()) << bad;
+  // Each malformed field is named in the error.
+  for (const char* bad : {R"({"default_guidance_scale_map_only": -1})",
+                          R"({"default_guidance_scale": 31})", R"({"default_guidance_scale": -2})",
+                          R"({"default_steps": 0})", R"({"default_steps": 1001})",
+                          R"({"decode_latent_padding": -1})", R"({"decode_latent_padding": 9})",
+                          R"({"decode_latent_padding": 1.5})", R"({"decode_latent_padding": "1"})",
+                          R"({"semantic_map_subcells": 0})", R"({"semantic_map_subcells": 9})",
+                          R"({"semantic_map_subcells": 2.5})", R"({"semantic_map_subcells": "2"})",
+                          R"({"default_eta": 1.5})", R"({"default_eta": -0.1})"}) {
+    auto bad_field = ModelExtras::FromConfig(Make(bad));
+    ASSERT_FALSE(bad_field.ok()) << bad;
     const std::string field = nlohmann::json::parse(bad).begin().key();
-    EXPECT_NE(bad_default.status().message().find(field), std::string::npos)
-        << bad_default.status();
-  }
-  for (const char* padding :
-       {R"({"decode_latent_padding": -1})", R"({"decode_latent_padding": 9})",
-        R"({"decode_latent_padding": 1.5})", R"({"decode_latent_padding": "1"})"}) {
-    auto bad_padding = ModelExtras::FromConfig(Make(padding));
-    ASSERT_FALSE(bad_padding.ok()) << padding;
-    EXPECT_NE(bad_padding.status().message().find("decode_latent_padding"), std::string::npos)
-        << bad_padding.status();
-  }
-  for (const char* eta : {R"({"default_eta": 1.5})", R"({"default_eta": -0.1})"}) {
-    auto bad_eta = ModelExtras::FromConfig(Make(eta));
-    ASSERT_FALSE(bad_eta.ok()) << eta;
-    EXPECT_NE(bad_eta.status().message().find("default_eta"), std::string::npos)
-        << bad_eta.status();
+    EXPECT_NE(bad_field.status().message().find(field), std::string::npos) << bad_field.status();
   }
 }
 

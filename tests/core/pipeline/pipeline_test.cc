@@ -465,5 +465,98 @@ TEST(PipelineTest, MissingFolderIsNotFound) {
   EXPECT_EQ(Pipeline::Load("/nonexistent/model").status().code(), absl::StatusCode::kNotFound);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Semantic maps with sub-cells (ldm_model.json semantic_map_subcells) on a tiny random model.
+
+std::unique_ptr<Pipeline> LoadTinyMap(int subcells) {
+  const auto dir = testing::TempDir("tiny-map") / absl::StrCat("model-", subcells);
+  EXPECT_TRUE(testing::WriteTinyMapModel(dir, subcells).ok());
+  auto p = Pipeline::Load(dir);
+  EXPECT_TRUE(p.ok()) << p.status();
+  return p.ok() ? *std::move(p) : nullptr;
+}
+
+JobSpec MapSpec(const LabelMap& map) {
+  JobSpec s;
+  s.request_id = "map";
+  s.steps = 3;
+  s.guidance_scale = 2.0;
+  s.seed = 5;
+  s.semantic_map = map;
+  return s;
+}
+
+TEST(PipelineTest, SubcellMapsReachTheUNetAsFractionsOfEachSubcellUnshuffled) {
+  auto p = LoadTinyMap(2);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->info().semantic_channels, 3);  // labels, not UNet channels (4 + 3 * 2^2 = 16)
+  EXPECT_EQ(p->info().semantic_map_subcells, 2);
+  // Label 2 on columns 0-1 of rows 0-3: half of sub-cell (0, 0) of latent cell (0, 0).
+  LabelMap map{64, 64, std::vector<uint8_t>(64 * 64, 0)};
+  for (int y = 0; y < 4; ++y) {
+    for (int x = 0; x < 2; ++x) map.labels[y * 64 + x] = 2;
+  }
+  auto job = p->CreateJob(MapSpec(map));
+  ASSERT_TRUE(job.ok()) << job.status();
+  const torch::Tensor cond = static_cast<DenoiseJob&>(**job).cond_map.to(torch::kFloat32);
+  ASSERT_EQ(cond.sizes(), torch::IntArrayRef({1, 12, 8, 8}));
+  // Channel = label * 4 + sub-cell row * 2 + sub-cell column.
+  EXPECT_FLOAT_EQ(cond[0][8][0][0].item<float>(), 0.5f);  // label 2, sub-cell (0, 0)
+  EXPECT_FLOAT_EQ(cond[0][9][0][0].item<float>(), 0.0f);  // label 2, sub-cell (0, 1)
+  EXPECT_FLOAT_EQ(cond[0][0][0][0].item<float>(), 0.5f);  // background, sub-cell (0, 0)
+  EXPECT_FLOAT_EQ(cond[0][1][0][0].item<float>(), 1.0f);  // background, sub-cell (0, 1)
+  EXPECT_FLOAT_EQ(cond.sum().item<float>(), 4.0f * 64);   // every sub-cell's fractions sum to 1
+  EXPECT_TRUE(torch::equal(static_cast<DenoiseJob&>(**job).uncond_map, torch::zeros_like(cond)));
+  // Averaging each label's sub-cells gives the one-fraction-per-cell encoding (subcells 1).
+  torch::Tensor area = cond.view({1, 3, 4, 8, 8}).mean(2);
+  EXPECT_FLOAT_EQ(area[0][2][0][0].item<float>(), 8.0f / 64);
+}
+
+TEST(PipelineTest, SubcellModelTakesLatentSizeMapsAndGenerates) {
+  auto p = LoadTinyMap(2);
+  ASSERT_NE(p, nullptr);
+  LabelMap small{8, 8, std::vector<uint8_t>(64, 0)};
+  small.labels[9] = 1;  // latent cell (1, 1)
+  auto job = p->CreateJob(MapSpec(small));
+  ASSERT_TRUE(job.ok()) << job.status();
+  const torch::Tensor cond = static_cast<DenoiseJob&>(**job).cond_map.to(torch::kFloat32);
+  for (int sub = 0; sub < 4; ++sub) {  // every sub-cell of cell (1, 1) has label 1
+    EXPECT_FLOAT_EQ(cond[0][4 + sub][1][1].item<float>(), 1.0f) << sub;
+    EXPECT_FLOAT_EQ(cond[0][sub][1][1].item<float>(), 0.0f) << sub;
+  }
+  Job* jobs[] = {job->get()};
+  while (!(*job)->done()) LDM_ASSERT_OK(p->Step(absl::MakeSpan(jobs))[0]);
+  auto images = p->Decode(absl::MakeSpan(jobs));
+  ASSERT_TRUE(images[0].ok()) << images[0].status();
+  EXPECT_EQ(images[0]->width, 64);
+  // Labels are checked against the label count, not the UNet's map channels.
+  small.labels[0] = 3;
+  auto bad = p->CreateJob(MapSpec(small));
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("labels must be in [0, 2]"), std::string::npos)
+      << bad.status();
+}
+
+TEST(PipelineTest, SubcellsThatDoNotFitTheUNetAreRefusedAtLoad) {
+  const auto dir = testing::TempDir("tiny-map-mismatch");
+  // The UNet of both folders takes 4 + 3 * 2^2 = 16 channels.
+  struct Case {
+    int subcells;
+    std::string message;
+  };
+  for (const Case& c : {// 12 map channels are not 3 labels x 4^2.
+                        Case{4, "semantic_map_subcells 4 does not fit the UNet's 12 map"},
+                        // 3 does not divide the VAE's factor 8.
+                        Case{3,
+                             "semantic_map_subcells 3 must divide the VAE's downsampling "
+                             "factor 8"}}) {
+    const auto folder = dir / std::to_string(c.subcells);
+    ASSERT_TRUE(testing::WriteTinyMapModel(folder, c.subcells, /*unet_subcells=*/2).ok());
+    auto p = Pipeline::Load(folder);
+    EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(p.status().message().find(c.message), std::string::npos) << p.status();
+  }
+}
+
 }  // namespace pipeline_test
 }  // namespace ldm

@@ -83,6 +83,30 @@ TEST(EvalMetricsTest, MapRenderedFromItsLabelsHasHighMiou) {
   }
 }
 
+TEST(EvalMetricsTest, MapFromCellsKeepsWhatTheCellsCarry) {
+  std::vector<EvalCondition> suite = EvalSuite::Build(
+      {.caption1 = 0, .caption2 = 0, .maps = 3, .hand_maps = 3, .include_classes = false});
+  for (const EvalCondition& c : suite) {
+    // Cells of one pixel carry the whole map.
+    auto same = EvalMetrics::MapFromCells(c.truth_map, 64, 64, 7, 64, 64);
+    ASSERT_TRUE(same.ok()) << same.status();
+    EXPECT_EQ(*same, c.truth_map) << c.name;
+    // 16x16 cells (8x8 latents, 2x2 sub-cells) carry more of a map's shape than 8x8 cells.
+    auto fine = EvalMetrics::MapFromCells(c.truth_map, 64, 64, 7, 16, 16);
+    auto coarse = EvalMetrics::MapFromCells(c.truth_map, 64, 64, 7, 8, 8);
+    ASSERT_TRUE(fine.ok() && coarse.ok());
+    const double fine_miou = *shapes::ShapesAnalyzer::MeanIoU(*fine, c.truth_map, 7);
+    const double coarse_miou = *shapes::ShapesAnalyzer::MeanIoU(*coarse, c.truth_map, 7);
+    EXPECT_GT(fine_miou, coarse_miou) << c.name;
+    EXPECT_LT(coarse_miou, 1.0) << c.name;
+  }
+  const std::vector<uint8_t> map(64, 1);
+  EXPECT_EQ(EvalMetrics::MapFromCells(map, 8, 8, 7, 3, 3).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(EvalMetrics::MapFromCells(map, 8, 8, 1, 2, 2).status().code(),
+            absl::StatusCode::kInvalidArgument);  // label 1 with one label
+}
+
 TEST(EvalSuiteTest, HeldOutConditionsHaveTheRequestedKinds) {
   std::vector<EvalCondition> suite = EvalSuite::Build({});
   int counts[5] = {};

@@ -106,12 +106,30 @@ TEST_F(ClassifierSweepTest, AutoencoderCeilingScoresTruthAndRoundTripOfTheSameIm
     }
   }
   EXPECT_EQ(scenes, 24);
+  // The maps as the UNet gets them (one area fraction per label and 8x8 latent cell).
+  ASSERT_EQ(result.map_channel_ceiling.size(), 2u);
+  for (const auto& [kind, cells] : result.map_channel_ceiling) {
+    EXPECT_EQ(cells.images, 24) << EvalKindName(kind);
+    EXPECT_GT(cells.miou(), 0.5) << EvalKindName(kind);
+    EXPECT_LT(cells.miou(), 0.95) << EvalKindName(kind);
+  }
   const std::string text = EvalReport::Text(result);
   EXPECT_NE(text.find("autoencoder ceiling"), std::string::npos) << text;
   EXPECT_NE(text.find("round trip"), std::string::npos) << text;
+  EXPECT_NE(text.find("UNet input"), std::string::npos) << text;
   const nlohmann::json json = EvalReport::Json(result);
   EXPECT_TRUE(json["autoencoder_ceiling"].contains("caption1")) << json.dump();
   EXPECT_TRUE(json["autoencoder_ceiling"]["map"].contains("round_trip")) << json.dump();
+  EXPECT_TRUE(json["autoencoder_ceiling"]["hand_map"].contains("unet_input")) << json.dump();
+  // A model given 2x2 sub-cells per latent cell gets more of each map's shape.
+  ASSERT_TRUE(train::testing::ExportTinyModel(*dir_ / "work-sub", *dir_ / "subcells", 2).ok());
+  auto sub = Pipeline::Load(*dir_ / "subcells");
+  ASSERT_TRUE(sub.ok()) << sub.status();
+  EvalResult finer;
+  ASSERT_TRUE(ShapesEvaluator(sub->get(), Options()).AutoencoderCeiling(24, 1000003, &finer).ok());
+  for (const auto& [kind, cells] : finer.map_channel_ceiling) {
+    EXPECT_GT(cells.miou(), result.map_channel_ceiling[kind].miou() + 0.05) << EvalKindName(kind);
+  }
   auto psnr = evaluator.AutoencoderPsnr(16, 1000003);
   ASSERT_TRUE(psnr.ok()) << psnr.status();
   EXPECT_GT(*psnr, 0.0);

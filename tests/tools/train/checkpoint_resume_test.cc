@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <map>
 #include <set>
 #include <string>
@@ -159,6 +160,46 @@ TEST(DiffusionTrainerTest, DroppedConditionsTakeTheirNullValues) {
   EXPECT_TRUE(torch::all((k.class_labels >= 0) & (k.class_labels <= 18)).item<bool>());
   EXPECT_EQ(k.timesteps.size(0), 8);
   EXPECT_TRUE(torch::all((k.timesteps >= 0) & (k.timesteps < 1000)).item<bool>());
+}
+
+TEST(DiffusionTrainerTest, SubcellMapsReachTheUNetUnshuffledAndGroundingSeesWholeCells) {
+  LatentCache cache = FakeCache(/*map_subcells=*/2);
+  const int64_t n = cache.size();
+  // Every example gets example 0's map, except that label 1 covers only sub-cell (4, 7): the
+  // top-right sub-cell of latent cell (2, 3).
+  cache.map_counts = cache.map_counts.narrow(0, 0, 1).expand({n, 7, 16, 16}).clone();
+  cache.map_counts.select(1, 1).zero_();
+  cache.map_counts.index_put_({torch::indexing::Slice(), 1, 4, 7}, 9);
+  DiffusionTrainerOptions o = TinyDiffusion(1, /*map_subcells=*/2);
+  o.batch_size = 4;
+  o.dropout = {.drop_all_probability = 0.0, .keep_probability = 1.0};
+  o.grounding_weight = 0.5;
+  DiffusionTrainer t(o, &cache, EmptyIds(), ldm::testing::TempDir("diffusion_subcells"));
+  TokenGrounding::Assignment grounding{
+      torch::full({n, 16}, -1, torch::kInt64),
+      torch::zeros({n, TokenGrounding::kMaxObjects}, torch::kInt64)};
+  grounding.token_object.narrow(1, 1, 2).fill_(0);
+  grounding.object_label.select(1, 0).fill_(1);
+  ASSERT_TRUE(t.SetGrounding(grounding).ok());
+  DiffusionBatch b = t.MakeBatch(0);
+  ASSERT_EQ(b.sample.size(1), 4 + 28);
+  // Each map channel is a sub-cell's count / 16 (4x4 pixels), in pixel_unshuffle order.
+  const torch::Tensor expected =
+      torch::pixel_unshuffle(cache.map_counts.narrow(0, 0, 1).to(torch::kFloat32) / 16.0, 2);
+  for (int64_t i = 0; i < 4; ++i) {
+    EXPECT_TRUE(torch::equal(b.sample.narrow(1, 4, 28)[i], expected[0])) << i;
+  }
+  EXPECT_FLOAT_EQ(b.sample[0][4 + 1 * 4 + 1][2][3].item<float>(), 9.0f / 16);  // label 1, (0, 1)
+  // Grounding masks stay per latent cell: object 0 (label 1) is in cell (2, 3) only.
+  ASSERT_EQ(b.object_masks.sizes(), torch::IntArrayRef({4, TokenGrounding::kMaxObjects, 8, 8}));
+  EXPECT_EQ(b.object_masks[0][0].sum().item<float>(), 1.0f);
+  EXPECT_EQ(b.object_masks[0][0][2][3].item<float>(), 1.0f);
+  ASSERT_TRUE(*t.Train(false));  // the steps run end to end
+  EXPECT_TRUE(std::isfinite(t.last_loss()));
+  // A UNet sized for one fraction per cell does not fit a sub-cell cache.
+  EXPECT_THROW(DiffusionTrainer(TinyDiffusion(1), &cache, EmptyIds(),
+                                ldm::testing::TempDir("diffusion_subcells_bad")),
+               c10::Error);
 }
 
 // A pass run from `unet` / `text`, stopped after 2 steps and resumed in `dir`, ends with the

@@ -87,6 +87,17 @@ TEST(ModelExporterTest, ConfigsHaveDiffusersKeysAndHalfWeights) {
   EXPECT_NE(head.find("\"F16\""), std::string::npos);
 }
 
+TEST(ModelExporterTest, RefusesSubcellsThatDoNotFitTheUNet) {
+  const fs::path dir = ldm::testing::TempDir("model_exporter_subcells");
+  auto in = testing::TinyExportInputs(dir / "work");  // in_channels 4 + 7: one fraction per cell
+  ASSERT_TRUE(in.ok()) << in.status();
+  in->semantic_map_subcells = 2;
+  absl::Status s = ModelExporter::Export(*in, dir / "model");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_NE(s.message().find("semantic_map_subcells 2"), std::string::npos) << s;
+  EXPECT_FALSE(fs::exists(dir / "model"));
+}
+
 TEST(ModelExporterTest, RefusesToReplaceAForeignDirectory) {
   const fs::path dir = ldm::testing::TempDir("model_exporter_refuse");
   fs::create_directories(dir / "model");

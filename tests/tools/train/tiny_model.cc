@@ -21,11 +21,12 @@ absl::Status WriteTinyTokenizer(const std::filesystem::path& dir) {
   return trainer.WriteTokenizerDir(dir.string());
 }
 
-absl::Status ExportTinyModel(const std::filesystem::path& work, const std::filesystem::path& out) {
+absl::StatusOr<ExportInputs> TinyExportInputs(const std::filesystem::path& work, int map_subcells) {
   const std::filesystem::path tok_dir = work / "tokenizer";
   LDM_RETURN_IF_ERROR(WriteTinyTokenizer(tok_dir));
   LDM_ASSIGN_OR_RETURN(ClipTokenizer tok, ClipTokenizer::Load(tok_dir));
   ToyModelConfigs c = ToyModelConfigs::Tiny();
+  c.SetMapSubcells(map_subcells);
   c.text.vocab_size = tok.vocab_size();
   c.text.eos_token_id = tok.eos_id();
   c.text.max_position_embeddings = tok.model_max_length();
@@ -41,6 +42,13 @@ absl::Status ExportTinyModel(const std::filesystem::path& work, const std::files
   in.pad_token_id = tok.pad_id();
   in.latent_rgb.factors.assign(4, {0.1, 0.2, 0.3});
   in.latent_rgb.bias = {0, 0, 0};
+  in.semantic_map_subcells = map_subcells;
+  return in;
+}
+
+absl::Status ExportTinyModel(const std::filesystem::path& work, const std::filesystem::path& out,
+                             int map_subcells) {
+  LDM_ASSIGN_OR_RETURN(ExportInputs in, TinyExportInputs(work, map_subcells));
   return ModelExporter::Export(in, out);
 }
 
@@ -61,21 +69,24 @@ TrainingRunOptions TinyRunOptions(const std::filesystem::path& dir) {
   return o;
 }
 
-LatentCache FakeCache() {
+LatentCache FakeCache(int map_subcells) {
   torch::manual_seed(11);
   LatentCache c;
-  const int64_t n = 16;
+  const int64_t n = 16, r = map_subcells;
   c.mean = torch::randn({n, 4, 8, 8});
   c.std = torch::rand({n, 4, 8, 8}) * 0.1;
   c.token_ids = torch::randint(0, 500, {n, 16}, torch::kInt64);
   c.class_label = torch::randint(-1, 18, {n}, torch::kInt64);
-  c.map_counts = torch::randint(0, 65, {n, 7, 8, 8}, torch::kInt64).to(torch::kUInt8);
-  c.pixels_per_cell = 64;
+  c.pixels_per_cell = (8 / r) * (8 / r);
+  c.map_counts = torch::randint(0, c.pixels_per_cell + 1, {n, 7, 8 * r, 8 * r}, torch::kInt64)
+                     .to(torch::kUInt8);
+  c.map_subcells = r;
   return c;
 }
 
-DiffusionTrainerOptions TinyDiffusion(uint64_t seed) {
+DiffusionTrainerOptions TinyDiffusion(uint64_t seed, int map_subcells) {
   ToyModelConfigs m = ToyModelConfigs::Tiny();
+  m.SetMapSubcells(map_subcells);
   DiffusionTrainerOptions o;
   o.unet = m.unet;
   o.text = m.text;

@@ -289,6 +289,30 @@ TEST(TrainingRunTest, FinishedDiffusionContinuesWhenUnetStepsGrow) {
   EXPECT_EQ(fs::last_write_time(state), written);
 }
 
+TEST(TrainingRunTest, MapSubcellsReachTheExportedModelAndAWorkDirKeepsItsValue) {
+  StopSignal::Set(false);
+  const fs::path dir = ldm::testing::TempDir("training_run_subcells");
+  TrainingRunOptions o = Tiny(dir);
+  o.configs.SetMapSubcells(2);
+  ASSERT_EQ(o.configs.unet.in_channels, 4 + 7 * 4);
+  absl::Status s = TrainingRun(o).Run("all");
+  ASSERT_TRUE(s.ok()) << s;
+  auto p = Pipeline::Load(dir / "model");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ((*p)->info().semantic_map_subcells, 2);
+  EXPECT_EQ((*p)->info().semantic_channels, 7);
+  std::ifstream in(dir / "model" / "ldm_model.json");
+  EXPECT_EQ(nlohmann::json::parse(in)["semantic_map_subcells"].get<int>(), 2);
+  // The latent cache stores the maps at 2x2 sub-cells per latent cell: a run with another value
+  // in the same work dir is refused, naming both, instead of training on mismatched maps.
+  TrainingRunOptions other = Tiny(dir);
+  other.unet_steps = 3;
+  other.resume = true;
+  s = TrainingRun(other).Run("diffusion");
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_NE(s.message().find("map sub-cells 1 need 8"), std::string::npos) << s;
+}
+
 TEST(TrainingRunTest, SignalStopsWithCancelledAndResumeFinishes) {
   const fs::path dir = ldm::testing::TempDir("training_run_signal");
   TrainingRunOptions o = Tiny(dir);
