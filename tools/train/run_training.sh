@@ -16,7 +16,8 @@
 # pass the session-12 model had, see docs/MODEL.md "Session 13"). The training
 # recipe (steps, batch sizes, learning rates) is fixed here so every resume uses the same
 # schedule; see docs/MODEL.md. Since session 14 the diffusion stage and its passes train with
-# bfloat16 autocast (--mixed-precision bf16) and the diffusion tail runs to step 12000.
+# bfloat16 autocast (--mixed-precision bf16); the diffusion tail runs to step 18000 since session
+# 15 (12000 in session 14).
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 WORK="${WORK:-/work/ldm-train-state}"
@@ -47,7 +48,7 @@ ARGS=(--work-dir "$WORK" --out "$REPO/models/toy-shapes" --resume --seed 0
       --noise-schedule zero-snr-v --decoder-steps "$DECODER_STEPS" --decoder-lr 2e-4
       --edge-decoder-steps 1000 --edge-decoder-lr 2e-4 --edge-decoder-object-weight 2
       --edge-decoder-edge-weight 8 --decode-latent-padding 1
-      --unet-steps 12000 --unet-lr-steps 6000 --unet-batch 64 --unet-lr 5e-4 --ema-decay 0.998
+      --unet-steps 18000 --unet-lr-steps 6000 --unet-batch 64 --unet-lr 5e-4 --ema-decay 0.998
       --mixed-precision bf16
       --cache-size 32768
       --text-pretrain-steps 1500 --text-lr-scale 0.5 --position-probe-weight 0.1
