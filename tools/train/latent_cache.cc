@@ -100,11 +100,10 @@ absl::StatusOr<LatentCache> LatentCache::Build(const LatentCacheOptions& o,
   }));
   const int64_t map_h = cache.map_counts.size(2), latent_h = cache.mean.size(2);
   if (map_h != latent_h * o.map_subcells) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("latent cache ", dir.string(), " stores maps at ", map_h, " cells per side, ",
-                     map_h / latent_h, " per latent cell; map sub-cells ", o.map_subcells, " need ",
-                     latent_h * o.map_subcells, ": use another work dir (or remove ", dir.string(),
-                     " to re-encode)"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "latent cache ", dir.string(), " stores maps with ", map_h / latent_h,
+        " sub-cells per latent cell side; --map-subcells ", o.map_subcells, " needs ",
+        o.map_subcells, ": use another work dir (or remove ", dir.string(), " to re-encode)"));
   }
   cache.map_subcells = o.map_subcells;
   cache.pixels_per_cell = (f / o.map_subcells) * (f / o.map_subcells);
