@@ -12,6 +12,7 @@
 #include "tools/shapes/shapes_dataset.h"
 #include "tools/shapes/shapes_types.h"
 #include "tools/train/diffusers_config_writer.h"
+#include "tools/train/toy_model_configs.h"
 
 namespace ldm::train {
 namespace fs = std::filesystem;
@@ -125,12 +126,12 @@ nlohmann::json ModelExporter::Extras(const ExportInputs& in) {
 absl::Status ModelExporter::Export(const ExportInputs& in, const fs::path& out) {
   // The loader derives the map labels from in_channels and the sub-cells: they must agree.
   const int64_t r = in.semantic_map_subcells;
-  const int64_t map_channels = (1 + shapes::kNumColors) * r * r;
+  const int64_t map_channels = kNumMapChannels * r * r;
   if (r < 1 || in.unet->config().in_channels != in.vae->config().latent_channels + map_channels) {
     return absl::InvalidArgumentError(
         absl::StrCat("export: the UNet's in_channels ", in.unet->config().in_channels,
                      " do not fit ", in.vae->config().latent_channels, " latent channels + ",
-                     1 + shapes::kNumColors, " labels x semantic_map_subcells ", r, "^2"));
+                     kNumMapChannels, " labels x semantic_map_subcells ", r, "^2"));
   }
   LDM_ASSIGN_OR_RETURN(const fs::path tmp,
                        MakeTmp(out, {"tokenizer", "text_encoder", "unet", "vae", "scheduler"}));
