@@ -12,6 +12,7 @@
 #include "core/pipeline/classifier_guidance.h"
 #include "core/pipeline/image_tensors.h"
 #include "core/pipeline/low_res_conditioning.h"
+#include "core/pipeline/semantic_map_channels.h"
 #include "core/sampling/sampler_factory.h"
 #include "core/sampling/sampler_kind.h"
 
@@ -358,21 +359,10 @@ absl::StatusOr<torch::Tensor> Pipeline::MapToOneHot(const JobSpec& spec, int lat
   const LabelMap& map = *spec.semantic_map;
   return TorchGuard(absl::StrCat(Req(spec), "semantic_map"), [&]() {
     torch::Tensor labels = torch::from_blob(const_cast<uint8_t*>(map.labels.data()),
-                                            {map.height, map.width}, torch::kUInt8)
-                               .to(torch::kInt64);
-    torch::Tensor onehot =
-        torch::one_hot(labels, k).permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat32);
-    const int r = info_.semantic_map_subcells;
-    if (map.height == latent_h && r > 1) {
-      // A map at latent resolution: every sub-cell of a cell has the cell's label.
-      onehot = onehot.repeat_interleave(r, 2).repeat_interleave(r, 3);
-    } else if (map.height != latent_h * r) {
-      // Fraction of each (sub-)cell covered by each label (area downsampling).
-      onehot = torch::avg_pool2d(onehot, {map.height / (latent_h * r), map.width / (latent_w * r)});
-    }
-    // Each label's r x r sub-cells become r^2 channels at latent resolution.
-    if (r > 1) onehot = torch::pixel_unshuffle(onehot, r);
-    return onehot.to(opts);
+                                            {map.height, map.width}, torch::kUInt8);
+    return SemanticMapChannels::FromLabels(labels.unsqueeze(0), k, latent_h, latent_w,
+                                           info_.semantic_map_subcells)
+        .to(opts);
   });
 }
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/common/status_macros.h"
 #include "core/common/torch_guard.h"
+#include "core/pipeline/semantic_map_channels.h"
 
 namespace ldm::eval {
 
@@ -131,11 +132,8 @@ absl::StatusOr<std::vector<uint8_t>> EvalMetrics::MapFromCells(std::span<const u
   }
   return TorchGuard("rebuilding a map from its cells", [&]() {
     torch::Tensor t =
-        torch::from_blob(const_cast<uint8_t*>(labels.data()), {1, height, width}, torch::kUInt8)
-            .to(torch::kInt64);
-    torch::Tensor cells =
-        torch::avg_pool2d(torch::one_hot(t, num_labels).permute({0, 3, 1, 2}).to(torch::kFloat32),
-                          {height / cells_h, width / cells_w});
+        torch::from_blob(const_cast<uint8_t*>(labels.data()), {1, height, width}, torch::kUInt8);
+    torch::Tensor cells = SemanticMapChannels::Fractions(t, num_labels, cells_h, cells_w);
     torch::Tensor up = torch::upsample_bicubic2d(cells, {height, width}, /*align_corners=*/false);
     torch::Tensor rebuilt = up.argmax(1).to(torch::kUInt8).contiguous();
     return std::vector<uint8_t>(rebuilt.data_ptr<uint8_t>(),
