@@ -115,6 +115,10 @@ int main(int argc, char** argv) {
                  "UNet's in_channels (4 + 7 r^2) and ldm_model.json semantic_map_subcells; a work "
                  "dir keeps one value (its latent cache stores the maps at that resolution)")
       ->check(CLI::IsMember({1, 2, 4, 8}));
+  app.add_option("--map-guidance", o.map_only_guidance,
+                 "CFG scale the exported model's map-only requests get by default "
+                 "(ldm_model.json default_guidance_scale_map_only; 2)")
+      ->check(CLI::Range(1.0, 20.0));
   app.add_option("--unet-batch", o.unet_batch,
                  "diffusion batch size (and the class-embedding pass's)");
   app.add_option("--class-embedding-steps", o.class_embedding_steps,

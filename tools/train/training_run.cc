@@ -508,6 +508,7 @@ absl::Status TrainingRun::Export() {
   in.pad_token_id = tokenizer.pad_id();
   // How the shipped decoder was trained to decode, whatever this run's flag says.
   in.semantic_map_subcells = options_.configs.map_subcells;
+  in.default_guidance_scale_map_only = options_.map_only_guidance;
   in.decode_latent_padding =
       static_cast<int>(Recorded(FinalVaeDir() / "metrics.json", "decode_latent_padding"));
   // Step counts come from what each stage recorded in the work dir, not from this call's flags

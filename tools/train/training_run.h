@@ -84,6 +84,9 @@ struct TrainingRunOptions {
   // The decoder-edges pass decodes with this latent margin (AutoencoderTrainerOptions::
   // decode_latent_padding); the export writes the final VAE's recorded margin to ldm_model.json.
   int64_t decode_latent_padding = 0;
+  // ldm_model.json default_guidance_scale_map_only: the CFG scale the server gives map-only
+  // requests that leave it unset (the map rows' best scale depends on the model; docs/MODEL.md).
+  double map_only_guidance = 2.0;
   // Text-encoder pre-training on caption facts (0: none; see TextEncoderPretrainer).
   int64_t text_pretrain_steps = 0;
   int64_t text_pretrain_batch = 256;

@@ -289,11 +289,12 @@ TEST(TrainingRunTest, FinishedDiffusionContinuesWhenUnetStepsGrow) {
   EXPECT_EQ(fs::last_write_time(state), written);
 }
 
-TEST(TrainingRunTest, MapSubcellsReachTheExportedModelAndAWorkDirKeepsItsValue) {
+TEST(TrainingRunTest, MapSubcellsAndMapGuidanceReachTheExportedModelAndAWorkDirKeepsItsSubcells) {
   StopSignal::Set(false);
   const fs::path dir = ldm::testing::TempDir("training_run_subcells");
   TrainingRunOptions o = Tiny(dir);
   o.configs.SetMapSubcells(2);
+  o.map_only_guidance = 1.5;
   ASSERT_EQ(o.configs.unet.in_channels, 4 + 7 * 4);
   absl::Status s = TrainingRun(o).Run("all");
   ASSERT_TRUE(s.ok()) << s;
@@ -301,8 +302,12 @@ TEST(TrainingRunTest, MapSubcellsReachTheExportedModelAndAWorkDirKeepsItsValue) 
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ((*p)->info().semantic_map_subcells, 2);
   EXPECT_EQ((*p)->info().semantic_channels, 7);
+  EXPECT_EQ((*p)->info().default_guidance_map_only, 1.5);
   std::ifstream in(dir / "model" / "ldm_model.json");
-  EXPECT_EQ(nlohmann::json::parse(in)["semantic_map_subcells"].get<int>(), 2);
+  const nlohmann::json extras = nlohmann::json::parse(in);
+  EXPECT_EQ(extras["semantic_map_subcells"].get<int>(), 2);
+  // The map-only default guidance the run was given, not the exporter's 2.
+  EXPECT_EQ(extras["default_guidance_scale_map_only"].get<double>(), 1.5);
   // The latent cache stores the maps at 2x2 sub-cells per latent cell: a run with another value
   // in the same work dir is refused, naming both, instead of training on mismatched maps.
   TrainingRunOptions other = Tiny(dir);
