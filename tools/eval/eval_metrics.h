@@ -77,8 +77,9 @@ class EvalMetrics {
   // The label map a decoder could rebuild from a model's map channels alone: `labels` (width x
   // height, values in [0, num_labels)) area-downsampled to cells_w x cells_h fractions
   // (SemanticMapChannels::Fractions, what the UNet is given: latent size x
-  // semantic_map_subcells), upsampled back bicubically, argmax per pixel. Its mIoU against `labels` measures how much of the map's shape the channels carry.
-  // INVALID_ARGUMENT when the sizes do not divide or a label is out of range.
+  // semantic_map_subcells), upsampled back bicubically, argmax per pixel. Its mIoU against `labels`
+  // measures how much of the map's shape the channels carry. INVALID_ARGUMENT when the sizes do not
+  // divide or a label is out of range.
   static absl::StatusOr<std::vector<uint8_t>> MapFromCells(std::span<const uint8_t> labels,
                                                            int width, int height, int num_labels,
                                                            int cells_w, int cells_h);

@@ -15,7 +15,6 @@
 #include "core/io/safetensors_writer.h"
 #include "core/io/state_dict_loader.h"
 #include "core/nn/attention.h"
-#include "core/pipeline/semantic_map_channels.h"
 #include "core/sampling/noise_schedule.h"
 #include "tools/train/map_channels.h"
 #include "tools/train/optimizer_step.h"
@@ -283,9 +282,8 @@ DiffusionBatch DiffusionTrainer::MakeBatch(int64_t step) const {
   torch::Tensor ids = cache_->token_ids.index_select(0, idx).clone();
   torch::Tensor cls = cache_->class_label.index_select(0, idx).clone();
   torch::Tensor counts = cache_->map_counts.index_select(0, idx);
-  torch::Tensor maps = SemanticMapChannels::ToUNetInput(
-      counts.to(torch::kFloat32) / static_cast<double>(cache_->pixels_per_cell),
-      cache_->map_subcells);
+  torch::Tensor maps =
+      MapChannels::FromCounts(counts, cache_->pixels_per_cell, cache_->map_subcells);
   DiffusionBatch out;
   if (GroundingAt(step)) {
     out.grounding_tokens = grounding_.token_object.index_select(0, idx).clone();

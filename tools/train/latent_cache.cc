@@ -8,7 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "core/common/status_macros.h"
 #include "core/common/torch_guard.h"
-#include "core/pipeline/semantic_map_channels.h"
+#include "tools/train/map_channels.h"
 #include "tools/train/stop_signal.h"
 
 namespace ldm::train {
@@ -29,12 +29,7 @@ std::vector<torch::Tensor> EncodeChunk(const LatentCacheOptions& o, const BatchB
     DiagonalGaussian post = vae->Encode(batch.images.to(device));
     means.push_back(post.mean.to(torch::kCPU, torch::kFloat32));
     stds.push_back(post.std.to(torch::kCPU, torch::kFloat32));
-    const int64_t cell = f / o.map_subcells;  // image pixels per sub-cell side
-    const int64_t h = batch.labels.size(1) / cell, w = batch.labels.size(2) / cell;
-    maps.push_back(SemanticMapChannels::Fractions(batch.labels, o.num_labels, h, w)
-                       .mul(static_cast<double>(cell * cell))
-                       .round()
-                       .to(torch::kUInt8));
+    maps.push_back(MapChannels::SubcellCounts(batch.labels, o.num_labels, f, o.map_subcells));
     std::vector<int64_t> flat;
     for (const std::string& caption : batch.captions) {
       ClipTokenizer::Encoding enc = tokenizer.Encode(caption);

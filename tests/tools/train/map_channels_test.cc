@@ -5,13 +5,26 @@
 
 #include "core/pipeline/denoise_job.h"
 #include "core/pipeline/pipeline.h"
-#include "core/pipeline/semantic_map_channels.h"
 #include "tests/testing/fixtures.h"
 #include "tests/tools/train/tiny_model.h"
 #include "tools/shapes/shapes_dataset.h"
 
 namespace ldm::train {
 namespace {
+
+TEST(MapChannelsTest, SubcellCountsArePixelsPerLabelAndSubcell) {
+  torch::Tensor labels = torch::zeros({1, 16, 16}, torch::kUInt8);
+  // Label 3 on 8 x 4 pixels: two whole 4 x 4 sub-cells (f = 8, r = 2) of latent cell (0, 0).
+  labels.index_put_({0, torch::indexing::Slice(0, 8), torch::indexing::Slice(0, 4)}, 3);
+  torch::Tensor counts = MapChannels::SubcellCounts(labels, 7, 8, 2);
+  ASSERT_EQ(counts.sizes(), torch::IntArrayRef({1, 7, 4, 4}));
+  EXPECT_EQ(counts[0][3][0][0].item<int>(), 16);
+  EXPECT_EQ(counts[0][3][1][0].item<int>(), 16);
+  EXPECT_EQ(counts[0][3][0][1].item<int>(), 0);
+  EXPECT_EQ(counts.sum(1).min().item<int>(), 16);
+  EXPECT_THROW(MapChannels::SubcellCounts(labels, 7, 8, 3), c10::Error);
+  EXPECT_THROW(MapChannels::FromCounts(counts, 0, 2), c10::Error);
+}
 
 TEST(MapChannelsTest, CellCountsSumTheSubcellsOfEachLatentCell) {
   torch::Tensor counts = torch::arange(2 * 4 * 4, torch::kInt64).reshape({1, 2, 4, 4});
@@ -44,16 +57,13 @@ void ExpectCachedChannelsIdenticalToThePipeline(int subcells) {
     ASSERT_NE(denoise, nullptr);
     ASSERT_EQ(denoise->cond_map.size(1), 7 * subcells * subcells);
     EXPECT_TRUE(torch::equal(denoise->uncond_map, torch::zeros_like(denoise->uncond_map)));
-    // The cache's route (tools/train/latent_cache.cc and DiffusionTrainer's batches).
+    // The cache's route: LatentCache stores SubcellCounts, DiffusionTrainer's batches FromCounts.
     torch::Tensor labels =
         torch::from_blob(sample.label_map.data(), {1, 64, 64}, torch::kUInt8).clone();
+    torch::Tensor counts = MapChannels::SubcellCounts(labels, 7, 8, subcells);
+    ASSERT_EQ(counts.scalar_type(), torch::kUInt8);
     const int64_t cell = 8 / subcells;
-    torch::Tensor counts = SemanticMapChannels::Fractions(labels, 7, 8 * subcells, 8 * subcells)
-                               .mul(static_cast<double>(cell * cell))
-                               .round()
-                               .to(torch::kUInt8);
-    torch::Tensor cached = SemanticMapChannels::ToUNetInput(
-        counts.to(torch::kFloat32) / static_cast<double>(cell * cell), subcells);
+    torch::Tensor cached = MapChannels::FromCounts(counts, cell * cell, subcells);
     EXPECT_TRUE(torch::equal(cached, denoise->cond_map.to(torch::kFloat32))) << "sample " << i;
     // The grounding masks' per-cell counts add up to each latent cell's area.
     EXPECT_TRUE(torch::equal(MapChannels::CellCounts(counts, subcells).sum(1),
