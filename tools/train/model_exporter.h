@@ -22,6 +22,11 @@
 
 namespace ldm::train {
 
+// ldm_model.json default_guidance_scale_map_only unless a run says otherwise: the shipped
+// model's held-out maps' mIoU peaks at w=1-2 and falls above (docs/MODEL.md, "Sampling
+// defaults"); a sub-cell run did best at w=1.25-1.5 (docs/MODEL.md, "Session 16").
+inline constexpr double kDefaultMapOnlyGuidance = 2.0;
+
 struct ExportInputs {
   std::filesystem::path tokenizer_dir;
   AutoencoderKL vae{nullptr};
@@ -37,9 +42,8 @@ struct ExportInputs {
   // DDIM's eta for requests without one: 1 (ancestral, DDPM-like) samples the toy model's
   // conditions more faithfully than deterministic DDIM (docs/MODEL.md, "Sampling defaults").
   double default_eta = 1.0;
-  // The default guidance of map-only requests: held-out maps' mIoU peaks at w=1-2 and falls
-  // above (docs/MODEL.md, "Sampling defaults").
-  double default_guidance_scale_map_only = 2.0;
+  // The default guidance of map-only requests (TrainingRunOptions::map_only_guidance sets it).
+  double default_guidance_scale_map_only = kDefaultMapOnlyGuidance;
   // ldm_model.json decode_latent_padding: the latent margin the decoder was trained to decode
   // with (docs/MODEL.md, "Decoding with a latent margin").
   int decode_latent_padding = 0;

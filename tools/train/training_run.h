@@ -47,6 +47,7 @@
 #include "tools/train/autoencoder_trainer.h"
 #include "tools/train/diffusion_trainer.h"
 #include "tools/train/latent_cache.h"
+#include "tools/train/model_exporter.h"
 #include "tools/train/toy_model_configs.h"
 
 namespace ldm::train {
@@ -86,7 +87,7 @@ struct TrainingRunOptions {
   int64_t decode_latent_padding = 0;
   // ldm_model.json default_guidance_scale_map_only: the CFG scale the server gives map-only
   // requests that leave it unset (the map rows' best scale depends on the model; docs/MODEL.md).
-  double map_only_guidance = 2.0;
+  double map_only_guidance = kDefaultMapOnlyGuidance;
   // Text-encoder pre-training on caption facts (0: none; see TextEncoderPretrainer).
   int64_t text_pretrain_steps = 0;
   int64_t text_pretrain_batch = 256;
