@@ -1,5 +1,7 @@
 #include "tools/eval/eval_report.h"
 
+#include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -33,11 +35,17 @@ std::string RowLine(const std::string& label, EvalKind k, const RowStats& r, boo
     return absl::StrFormat("%-9s %6d %6s %6s %6s %6s %6s %6s %6s %6.3f%s\n", label, r.images, "-",
                            "-", "-", "-", "-", "-", "-", r.miou(), div);
   }
-  return absl::StrFormat("%-9s %6d %6.3f %6.3f %6.3f %6s %6s %6.3f %6.3f %6s%s\n", label,
-                         r.images, r.color(), r.shape(), r.objects_right(),
+  return absl::StrFormat("%-9s %6d %6.3f %6.3f %6.3f %6s %6s %6.3f %6.3f %6s%s\n", label, r.images,
+                         r.color(), r.shape(), r.objects_right(),
                          r.size_stated ? absl::StrFormat("%.3f", r.size()) : "-",
-                         r.position_stated ? absl::StrFormat("%.3f", r.position()) : "-",
-                         r.count(), r.all(), "-", div);
+                         r.position_stated ? absl::StrFormat("%.3f", r.position()) : "-", r.count(),
+                         r.all(), "-", div);
+}
+
+// A guidance scale as the tables print it: one decimal for whole and tenth scales ("1.0",
+// "7.5"), all digits otherwise ("1.25"), so two scales never print alike.
+std::string ScaleLabel(double g) {
+  return std::round(g * 10) == g * 10 ? absl::StrFormat("%.1f", g) : absl::StrFormat("%g", g);
 }
 
 std::set<double> Scales(const EvalResult& r) {
@@ -51,7 +59,7 @@ std::set<double> Scales(const EvalResult& r) {
 std::string EvalReport::Text(const EvalResult& result) {
   std::string out;
   for (double g : Scales(result)) {
-    absl::StrAppendFormat(&out, "\nguidance %.1f\n", g);
+    absl::StrAppendFormat(&out, "\nguidance %s\n", ScaleLabel(g));
     absl::StrAppendFormat(&out, "%-9s %6s %6s %6s %6s %6s %6s %6s %6s %6s %6s\n", "kind", "images",
                           "color", "shape", "obj_ok", "size", "pos", "count", "all", "mIoU", "div");
     for (EvalKind k : kKinds) {
@@ -61,8 +69,7 @@ std::string EvalReport::Text(const EvalResult& result) {
   }
   absl::StrAppend(&out, "\nguidance sweep (headline accuracy / diversity)\n");
   absl::StrAppendFormat(&out, "%-9s", "kind");
-  for (double g : Scales(result))
-    absl::StrAppendFormat(&out, " %13s", absl::StrFormat("w=%.1f", g));
+  for (double g : Scales(result)) absl::StrAppendFormat(&out, " %13s", "w=" + ScaleLabel(g));
   absl::StrAppend(&out, "\n");
   for (EvalKind k : kKinds) {
     if (result.rows.empty() || Find(result, k, *Scales(result).begin()) == nullptr) continue;
@@ -88,8 +95,8 @@ std::string EvalReport::Text(const EvalResult& result) {
     for (const auto& [k, rows] : result.autoencoder_ceiling) {
       absl::StrAppend(&out, RowLine(absl::StrFormat("%-9s %-10s", EvalKindName(k), "truth"), k,
                                     rows.first, false));
-      absl::StrAppend(&out, RowLine(absl::StrFormat("%-9s %-10s", EvalKindName(k), "round trip"),
-                                    k, rows.second, false));
+      absl::StrAppend(&out, RowLine(absl::StrFormat("%-9s %-10s", EvalKindName(k), "round trip"), k,
+                                    rows.second, false));
       const auto cells = result.map_channel_ceiling.find(k);
       if (cells != result.map_channel_ceiling.end()) {
         absl::StrAppend(&out, RowLine(absl::StrFormat("%-9s %-10s", EvalKindName(k), "UNet input"),
@@ -104,8 +111,8 @@ std::string EvalReport::Text(const EvalResult& result) {
   }
   if (!result.classifier_sweep.empty()) {
     absl::StrAppendFormat(&out,
-                          "\nclassifier guidance sweep (class conditions, guidance_scale %.1f)\n",
-                          result.sweep_guidance);
+                          "\nclassifier guidance sweep (class conditions, guidance_scale %s)\n",
+                          ScaleLabel(result.sweep_guidance));
     absl::StrAppendFormat(&out, "%8s %6s %6s %6s %6s %6s\n", "s", "images", "obj_ok", "color",
                           "shape", "div");
     for (const auto& [s, r] : result.classifier_sweep) {
@@ -116,6 +123,12 @@ std::string EvalReport::Text(const EvalResult& result) {
   absl::StrAppend(&out, "\nacceptance (issue 4; classifier guidance: issue 7)\n");
   const nlohmann::json json = Json(result);  // kept alive: the loop iterates a member of it
   for (const auto& line : json["acceptance"]) {
+    if (line["value"].is_null()) {
+      absl::StrAppendFormat(&out, "  %-4s %-46s %s (target %.2f)\n", "FAIL",
+                            line["what"].get<std::string>(), line["missing"].get<std::string>(),
+                            line["target"].get<double>());
+      continue;
+    }
     absl::StrAppendFormat(
         &out, "  %-4s %-46s %.3f (target %.2f)\n", line["pass"].get<bool>() ? "PASS" : "FAIL",
         line["what"].get<std::string>(), line["value"].get<double>(), line["target"].get<double>());
@@ -135,7 +148,21 @@ nlohmann::json EvalReport::Json(const EvalResult& result) {
   auto check = [&](const std::string& what, EvalKind k, double g, double target,
                    double (*metric)(const RowStats&)) {
     const RowStats* r = Find(result, k, g);
-    if (r == nullptr) return;
+    if (r == nullptr) {
+      // The kind was evaluated but not at the target's scale (e.g. a model whose map-only
+      // default is 1.25 run with --guidance 1 2 3 5 7): say so instead of dropping the target.
+      const bool kind_evaluated = std::any_of(result.rows.begin(), result.rows.end(),
+                                              [k](const auto& e) { return e.first.first == k; });
+      if (kind_evaluated) {
+        acceptance.push_back({{"what", what},
+                              {"value", nullptr},
+                              {"target", target},
+                              {"pass", false},
+                              {"images", 0},
+                              {"missing", "scale " + ScaleLabel(g) + " not in --guidance"}});
+      }
+      return;
+    }
     const double v = metric(*r);
     acceptance.push_back({{"what", what},
                           {"value", v},

@@ -48,7 +48,7 @@ absl::StatusOr<EvalResult> ShapesEvaluator::Run(
       images.resize(std::min<size_t>(images.size(), static_cast<size_t>(keep_samples)));
       result.samples[g][ci] = std::move(images);
       if (progress && (ci + 1) % 10 == 0) {
-        progress(absl::StrFormat("guidance %.1f: %d/%d conditions", g, ci + 1, suite.size()));
+        progress(absl::StrFormat("guidance %g: %d/%d conditions", g, ci + 1, suite.size()));
       }
     }
   }

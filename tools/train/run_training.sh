@@ -17,7 +17,8 @@
 # recipe (steps, batch sizes, learning rates) is fixed here so every resume uses the same
 # schedule; see docs/MODEL.md. Since session 14 the diffusion stage and its passes train with
 # bfloat16 autocast (--mixed-precision bf16); the diffusion tail runs to step 18000 since session
-# 15 (12000 in session 14).
+# 15 (12000 in session 14). Since session 17 the UNet sees maps as 2x2 sub-cells per latent cell
+# (--map-subcells 2) and map-only requests default to guidance 1.25 (--map-guidance 1.25).
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 WORK="${WORK:-/work/ldm-train-state}"
@@ -50,6 +51,7 @@ ARGS=(--work-dir "$WORK" --out "$REPO/models/toy-shapes" --resume --seed 0
       --edge-decoder-edge-weight 8 --decode-latent-padding 1
       --unet-steps 18000 --unet-lr-steps 6000 --unet-batch 64 --unet-lr 5e-4 --ema-decay 0.998
       --mixed-precision bf16
+      --map-subcells 2 --map-guidance 1.25
       --cache-size 32768
       --text-pretrain-steps 1500 --text-lr-scale 0.5 --position-probe-weight 0.1
       --grounding-weight 0.1 --grounding-start-step 2100

@@ -168,6 +168,36 @@ TEST(EvalReportTest, MapAcceptanceIsAtTheModelsMapGuidance) {
   EXPECT_TRUE(j["acceptance"][0]["pass"].get<bool>());
 }
 
+TEST(EvalReportTest, TablesPrintEveryScaleDistinctly) {
+  EvalResult r;
+  ImageScore s;
+  s.miou = 0.9;
+  for (double g : {1.0, 1.25, 7.5}) r.rows[{EvalKind::kMap, g}].Add(s);
+  const std::string text = EvalReport::Text(r);
+  EXPECT_NE(text.find("\nguidance 1.0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nguidance 1.25\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nguidance 7.5\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("w=1.25"), std::string::npos) << text;
+  EXPECT_EQ(text.find("guidance 1.2\n"), std::string::npos) << text;
+}
+
+TEST(EvalReportTest, AMapTargetAtAnUnevaluatedScaleFailsAsMissing) {
+  EvalResult r;
+  ImageScore s;
+  s.miou = 0.9;
+  r.rows[{EvalKind::kMap, 2.0}].Add(s);
+  r.map_guidance = 1.25;  // the model's map-only default, not among the evaluated scales
+  nlohmann::json j = EvalReport::Json(r);
+  ASSERT_EQ(j["acceptance"].size(), 1u);
+  EXPECT_EQ(j["acceptance"][0]["what"], "map w=1.25: mIoU");
+  EXPECT_TRUE(j["acceptance"][0]["value"].is_null());
+  EXPECT_FALSE(j["acceptance"][0]["pass"].get<bool>());
+  EXPECT_NE(EvalReport::Text(r).find("FAIL map w=1.25: mIoU"), std::string::npos);
+  EXPECT_NE(EvalReport::Text(r).find("scale 1.25 not in --guidance"), std::string::npos);
+  // Kinds that were not evaluated at all (here: hand-drawn maps) stay out of the list.
+  EXPECT_EQ(j["acceptance"].dump().find("hand_map"), std::string::npos);
+}
+
 TEST(ImageGridTest, TilesWithGaps) {
   auto g = ImageGrid::Tile({{Flat(0, 4), Flat(0, 4)}, {Flat(0, 4)}}, 2, 255);
   ASSERT_TRUE(g.ok());

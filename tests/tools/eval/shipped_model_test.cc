@@ -2,8 +2,8 @@
 // tests check against diffusers' outputs) and draws what a condition states. Generation is seeded,
 // so the figures are fixed for given weights: a model file replaced by a broken or mismatched one
 // (wrong layout, untrained weights, a VAE from another run) fails here. Thresholds sit well below
-// the full ldm-eval figures in docs/MODEL.md (caption color 0.997, position 1.000, class color
-// 0.968 at w=5) so that other CPUs' float rounding cannot flip the test.
+// the full ldm-eval figures in docs/MODEL.md (caption color 1.000, position 1.000, class color
+// 1.000 at w=5) so that other CPUs' float rounding cannot flip the test.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -41,7 +41,10 @@ TEST(ShippedModelTest, LoadsWithEveryConditionAndTheDocumentedFiles) {
   // Ancestral DDIM by default: it draws the conditions more faithfully (docs/MODEL.md).
   EXPECT_EQ(info.default_sampler, "ddim");
   EXPECT_DOUBLE_EQ(info.default_eta, 1.0);
-  EXPECT_EQ(info.default_guidance_map_only, 2.0);
+  // Map-only requests at w=1.25, where the sub-cell model's maps are best (docs/MODEL.md).
+  EXPECT_EQ(info.default_guidance_map_only, 1.25);
+  // The UNet sees each label's fraction in 2x2 sub-cells per latent cell: 4 + 7 * 4 channels.
+  EXPECT_EQ(info.semantic_map_subcells, 2);
   // A one-cell latent margin when decoding: without it sampled images get a border stripe.
   EXPECT_EQ((*p)->extras().decode_latent_padding, 1);
 }
