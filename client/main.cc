@@ -154,7 +154,11 @@ int RunModels(ImageGenerationClient& client, const ConnectionFlags& connection) 
     std::cout << "  samplers: " << absl::StrJoin(samplers, ", ") << " (default "
               << RequestBuilder::SamplerName(m.default_sampler()) << ")\n"
               << "  defaults: steps " << m.default_steps() << ", guidance "
-              << m.default_guidance_scale() << ", eta " << m.default_eta() << "\n";
+              << m.default_guidance_scale();
+    if (m.has_default_guidance_scale_map_only()) {
+      std::cout << " (map-only requests " << m.default_guidance_scale_map_only() << ")";
+    }
+    std::cout << ", eta " << m.default_eta() << "\n";
   }
   return kExitOk;
 }

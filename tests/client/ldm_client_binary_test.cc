@@ -69,8 +69,10 @@ class LdmClientBinaryTest : public ::testing::Test {
     ASSERT_TRUE(fixtures.ok()) << fixtures.status();
     auto server = ServerProcess::Start(
         LDM_SERVER_BINARY,
-        {"--model", "sd1=" + (*fixtures / "models" / "sd1-tiny").string(), "--host", "127.0.0.1",
-         "--port", "0", "--metrics-port", "-1", "--threads", "1", "--log-level", "warn"});
+        {"--model", "sd1=" + (*fixtures / "models" / "sd1-tiny").string(), "--model",
+         "toy=" + (std::filesystem::path(LDM_SOURCE_DIR) / "models" / "toy-shapes").string(),
+         "--host", "127.0.0.1", "--port", "0", "--metrics-port", "-1", "--threads", "1",
+         "--log-level", "warn"});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = server->release();
     ASSERT_TRUE(server_->WaitForLine("serving", absl::Seconds(180)).ok());
@@ -154,6 +156,11 @@ TEST_F(LdmClientBinaryTest, ModelsAndHealth) {
   ASSERT_EQ(models.exit_code, 0) << Describe(models);
   EXPECT_THAT(models.out, HasSubstr("sd1 (default)"));
   EXPECT_THAT(models.out, HasSubstr("samplers:"));
+  // The shipped model's map-only default is listed; a model without one shows none.
+  EXPECT_THAT(models.out, HasSubstr("guidance 5 (map-only requests 1.25), eta 1\n"));
+  const std::string sd1 = models.out.substr(0, models.out.find("\ntoy"));
+  EXPECT_THAT(sd1, HasSubstr("defaults: steps"));
+  EXPECT_THAT(sd1, ::testing::Not(HasSubstr("map-only")));
   ClientRun health = RunClient({"health", "--target", target()});
   EXPECT_EQ(health.exit_code, 0) << Describe(health);
   EXPECT_EQ(health.out, "SERVING\n");
