@@ -124,7 +124,8 @@ std::string EvalReport::Text(const EvalResult& result) {
   const nlohmann::json json = Json(result);  // kept alive: the loop iterates a member of it
   for (const auto& line : json["acceptance"]) {
     if (line["value"].is_null()) {
-      absl::StrAppendFormat(&out, "  %-4s %-46s %s (target %.2f)\n", "FAIL",
+      // Not a measured failure: a partial run (e.g. --guidance 5 only) lists what it skipped.
+      absl::StrAppendFormat(&out, "  %-4s %-46s %s (target %.2f)\n", "n/a",
                             line["what"].get<std::string>(), line["missing"].get<std::string>(),
                             line["target"].get<double>());
       continue;
@@ -150,7 +151,8 @@ nlohmann::json EvalReport::Json(const EvalResult& result) {
     const RowStats* r = Find(result, k, g);
     if (r == nullptr) {
       // The kind was evaluated but not at the target's scale (e.g. a model whose map-only
-      // default is 1.25 run with --guidance 1 2 3 5 7): say so instead of dropping the target.
+      // default is 1.25 run with --guidance 1 2 3 5 7): say so instead of dropping the target
+      // ("pass" false, "value" null, "missing" why).
       const bool kind_evaluated = std::any_of(result.rows.begin(), result.rows.end(),
                                               [k](const auto& e) { return e.first.first == k; });
       if (kind_evaluated) {
