@@ -22,9 +22,10 @@
 
 namespace ldm::train {
 
-// ldm_model.json default_guidance_scale_map_only unless a run says otherwise: the shipped
-// model's held-out maps' mIoU peaks at w=1-2 and falls above (docs/MODEL.md, "Sampling
-// defaults"); a sub-cell run did best at w=1.25-1.5 (docs/MODEL.md, "Session 16").
+// ldm_model.json default_guidance_scale_map_only unless a run says otherwise (ldm-train
+// --map-guidance): models with one map fraction per latent cell have their best held-out map
+// mIoU at w=1-2, falling above (docs/MODEL.md, "Sampling defaults"). The shipped sub-cell model
+// is best at w=1.25, which tools/train/run_training.sh passes (docs/MODEL.md, "Session 17").
 inline constexpr double kDefaultMapOnlyGuidance = 2.0;
 
 struct ExportInputs {
